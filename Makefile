@@ -1,0 +1,56 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# dm-envcrypt: envelope-encrypted block devices for hypervisor hosts.
+#
+#   make            build kernel/dm-envcrypt.ko against KDIR
+#   make deps       install the Debian packages everything below needs
+#   make check      all tests (kernel tests in a QEMU guest)
+#   make demo       boot a guest and show an encrypted volume at work
+#   make bench      dm-envcrypt against dm-crypt in a deterministic guest
+#   make lint       checkpatch and sparse on the kernel code
+
+# The guest kernel: the newest Debian kernel installed under /lib/modules,
+# not the running one (this host's kernel takes no modules).
+KVER ?= $(shell ls -1 /lib/modules 2>/dev/null | sort -V | tail -n 1)
+KDIR ?= /lib/modules/$(KVER)/build
+export KVER KDIR
+
+MODULE := kernel/dm-envcrypt.ko
+
+.PHONY: all module deps check check-vm demo bench lint checkpatch sparse clean
+
+all: module
+
+module:
+	@test -d "$(KDIR)" || { echo "make: no kernel headers at $(KDIR); run 'make deps'" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+deps:
+	@scripts/deps.sh
+
+check: deps
+	$(MAKE) module
+	$(MAKE) check-vm
+
+check-vm:
+	tests/vm/run.sh check
+
+demo: deps
+	$(MAKE) module
+	tests/vm/run.sh demo
+
+bench: deps
+	$(MAKE) module
+	tests/vm/run.sh bench
+
+lint: checkpatch sparse
+
+checkpatch:
+	scripts/checkpatch.sh kernel/*.c kernel/*.h include/*.h
+
+sparse: deps
+	$(MAKE) -C $(KDIR) M=$(CURDIR) C=2 modules
+
+clean:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	rm -rf build

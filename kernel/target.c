@@ -1,0 +1,957 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dm-envcrypt: the "envcrypt" device-mapper target.
+ *
+ * Encrypts every sector of the underlying device with a data key held only
+ * in kernel memory, AES-256-XTS or SM4-XTS with a plain64 IV, so that the
+ * ciphertext is byte-identical to dm-crypt's for the same key, iv_offset,
+ * sector_size and iv_large_sectors.  The key comes in the table line or,
+ * better, from the kernel keyring; it can be wiped and set again while the
+ * device is suspended.
+ *
+ * Reads and writes are encrypted in the context that submits or completes
+ * them whenever that context may sleep, and in a per-device workqueue
+ * otherwise: no hop through a thread on the fast path.
+ */
+
+#include <crypto/sha2.h>
+#include <crypto/skcipher.h>
+#include <keys/user-type.h>
+#include <linux/bio.h>
+#include <linux/blkdev.h>
+#include <linux/crypto.h>
+#include <linux/device-mapper.h>
+#include <linux/key.h>
+#include <linux/mempool.h>
+#include <linux/module.h>
+#include <linux/random.h>
+#include <linux/scatterlist.h>
+#include <linux/slab.h>
+#include <linux/workqueue.h>
+
+#include "dm-envcrypt.h"
+
+#define DM_MSG_PREFIX ENVCRYPT_TARGET_NAME
+
+/* Largest write encrypted in one piece: one bounce page per bio vector. */
+#define ENVCRYPT_MAX_WRITE_SECTORS \
+	((BIO_MAX_VECS << PAGE_SHIFT) >> SECTOR_SHIFT)
+
+struct envcrypt_cipher {
+	const char *name;		/* in the table: "aes-xts-plain64" */
+	const char *crypto_name;	/* for the crypto API: "xts(aes)" */
+	unsigned int key_size;		/* bytes, both XTS halves */
+};
+
+static const struct envcrypt_cipher envcrypt_ciphers[] = {
+	{ ENVCRYPT_CIPHER_AES_XTS, "xts(aes)", ENVCRYPT_AES_XTS_KEY_SIZE },
+	{ ENVCRYPT_CIPHER_SM4_XTS, "xts(sm4)", ENVCRYPT_SM4_XTS_KEY_SIZE },
+};
+
+enum envcrypt_wipe_mode {
+	ENVCRYPT_WIPE_QUEUE,		/* keyless device refuses to resume */
+	ENVCRYPT_WIPE_ERROR,		/* keyless device fails I/O with EIO */
+};
+
+struct envcrypt {
+	struct dm_dev *dev;
+	sector_t start;			/* data offset on dev, 512-byte units */
+	u64 iv_offset;			/* added to the sector for the IV */
+	const struct envcrypt_cipher *cipher;
+	struct crypto_skcipher *tfm;
+
+	unsigned int sector_size;	/* crypto sector, 512 or 4096 bytes */
+	unsigned int sector_step;	/* sector_size in 512-byte units */
+	unsigned int iv_shift;		/* iv_large_sectors: log2(sector_step) */
+	bool allow_discards;
+	enum envcrypt_wipe_mode wipe_mode;
+
+	bool key_valid;
+	bool suspended;
+	char *key_ref;			/* ":<size>:logon:<desc>", NULL if hex */
+	u8 kcv[ENVCRYPT_KCV_SIZE];
+
+	struct bio_set bs;
+	mempool_t page_pool;
+	struct mutex page_alloc_lock;	/* one writer waits on the pool */
+	struct workqueue_struct *crypt_wq;
+};
+
+/*
+ * Per-bio state, in the bio's per_io_data.  The crypto request and its
+ * context follow it, aligned as the crypto API wants.
+ */
+struct envcrypt_io {
+	struct envcrypt *ec;
+	struct bio *bio;		/* the bio dm gave us */
+	u64 iv_sector;			/* its first sector's, 512-byte units */
+	struct work_struct work;
+	struct crypto_wait wait;
+	__le64 iv[2];
+};
+
+static struct skcipher_request *envcrypt_io_req(struct envcrypt_io *io)
+{
+	return PTR_ALIGN((void *)(io + 1), CRYPTO_MINALIGN);
+}
+
+static unsigned int envcrypt_io_size(struct crypto_skcipher *tfm)
+{
+	return ALIGN(sizeof(struct envcrypt_io), CRYPTO_MINALIGN) +
+	       sizeof(struct skcipher_request) +
+	       crypto_skcipher_reqsize(tfm);
+}
+
+/* ---- keys ---------------------------------------------------------- */
+
+static void envcrypt_compute_kcv(const u8 *key, unsigned int key_size,
+				 u8 kcv[ENVCRYPT_KCV_SIZE])
+{
+	static const char label[] = ENVCRYPT_KCV_LABEL;
+	struct sha256_state state;
+	u8 digest[SHA256_DIGEST_SIZE];
+
+	sha256_init(&state);
+	sha256_update(&state, label, sizeof(label) - 1);
+	sha256_update(&state, key, key_size);
+	sha256_final(&state, digest);
+	memcpy(kcv, digest, ENVCRYPT_KCV_SIZE);
+	memzero_explicit(&state, sizeof(state));
+	memzero_explicit(digest, sizeof(digest));
+}
+
+/*
+ * Copy the payload of logon key @desc into @key.  Returns 0 or -errno and
+ * points @error at the reason.
+ */
+static int envcrypt_read_keyring(const char *desc, u8 *key,
+				 unsigned int key_size, char **error)
+{
+	const struct user_key_payload *payload;
+	struct key *keyring_key;
+	int r = 0;
+
+	keyring_key = request_key(&key_type_logon, desc, NULL);
+	if (IS_ERR(keyring_key)) {
+		r = PTR_ERR(keyring_key);
+		if (r == -EKEYREVOKED || r == -EKEYEXPIRED)
+			*error = "Keyring key is revoked or expired";
+		else
+			*error = "Keyring key not found";
+		return r;
+	}
+
+	down_read(&keyring_key->sem);
+	payload = user_key_payload_locked(keyring_key);
+	if (!payload) {
+		*error = "Keyring key is revoked or expired";
+		r = -EKEYREVOKED;
+	} else if (payload->datalen != key_size) {
+		*error = "Keyring key payload size does not match cipher";
+		r = -EINVAL;
+	} else {
+		memcpy(key, payload->data, key_size);
+	}
+	up_read(&keyring_key->sem);
+	key_put(keyring_key);
+	return r;
+}
+
+/*
+ * Parse @key_string, "<hex>" or ":<size>:logon:<desc>", into @key.  On
+ * success *@key_ref is a copy of a keyring reference, or NULL for a hex key.
+ */
+static int envcrypt_parse_key(struct envcrypt *ec, const char *key_string,
+			      u8 *key, char **key_ref, char **error)
+{
+	unsigned int key_size = ec->cipher->key_size;
+	unsigned int ref_size;
+	const char *type, *sep, *desc;
+	int n = 0;
+	int r;
+
+	*key_ref = NULL;
+
+	if (key_string[0] != ':') {
+		size_t len = strlen(key_string);
+
+		if (len % 2) {
+			*error = "Invalid hex key: odd number of digits";
+			return -EINVAL;
+		}
+		if (len != 2 * key_size) {
+			*error = "Key size does not match cipher";
+			return -EINVAL;
+		}
+		if (hex2bin(key, key_string, key_size)) {
+			*error = "Invalid hex key: not a hex digit";
+			return -EINVAL;
+		}
+		return 0;
+	}
+
+	/* ":<size>:<type>:<description>" */
+	if (sscanf(key_string, ":%u:%n", &ref_size, &n) != 1 || !n) {
+		*error = "Invalid keyring key reference: use :<size>:logon:<description>";
+		return -EINVAL;
+	}
+	type = key_string + n;
+	sep = strchr(type, ':');
+	if (!sep || !sep[1]) {
+		*error = "Invalid keyring key reference: use :<size>:logon:<description>";
+		return -EINVAL;
+	}
+	if (sep - type != strlen(ENVCRYPT_KEY_TYPE) ||
+	    strncmp(type, ENVCRYPT_KEY_TYPE, sep - type)) {
+		*error = "Keyring key type must be logon";
+		return -EINVAL;
+	}
+	if (ref_size != key_size) {
+		*error = "Keyring key size does not match cipher";
+		return -EINVAL;
+	}
+	desc = sep + 1;
+
+	r = envcrypt_read_keyring(desc, key, key_size, error);
+	if (r)
+		return r;
+
+	*key_ref = kstrdup(key_string, GFP_KERNEL);
+	if (!*key_ref) {
+		memzero_explicit(key, key_size);
+		*error = "Cannot allocate key reference";
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Load @key_string as the data key.  Only with no I/O in flight. */
+static int envcrypt_set_key(struct envcrypt *ec, const char *key_string,
+			    char **error)
+{
+	u8 key[ENVCRYPT_MAX_KEY_SIZE];
+	char *key_ref;
+	int r;
+
+	r = envcrypt_parse_key(ec, key_string, key, &key_ref, error);
+	if (r)
+		return r;
+
+	r = crypto_skcipher_setkey(ec->tfm, key, ec->cipher->key_size);
+	if (r) {
+		*error = "Cannot set cipher key (weak or malformed XTS key?)";
+		kfree(key_ref);
+		goto out;
+	}
+	envcrypt_compute_kcv(key, ec->cipher->key_size, ec->kcv);
+	kfree(ec->key_ref);
+	ec->key_ref = key_ref;
+	ec->key_valid = true;
+out:
+	memzero_explicit(key, sizeof(key));
+	return r;
+}
+
+/* Replace the key in the cipher context with random bytes, then forget. */
+static void envcrypt_wipe_key(struct envcrypt *ec)
+{
+	u8 key[ENVCRYPT_MAX_KEY_SIZE];
+
+	ec->key_valid = false;
+	memset(ec->kcv, 0, sizeof(ec->kcv));
+	get_random_bytes(key, ec->cipher->key_size);
+	/* A random XTS key can only fail for equal halves: try again. */
+	while (crypto_skcipher_setkey(ec->tfm, key, ec->cipher->key_size))
+		get_random_bytes(key, ec->cipher->key_size);
+	memzero_explicit(key, sizeof(key));
+}
+
+/* ---- sector crypto ------------------------------------------------- */
+
+static void envcrypt_init_request(struct envcrypt *ec, struct envcrypt_io *io)
+{
+	struct skcipher_request *req = envcrypt_io_req(io);
+
+	crypto_init_wait(&io->wait);
+	skcipher_request_set_tfm(req, ec->tfm);
+	skcipher_request_set_callback(req, CRYPTO_TFM_REQ_MAY_BACKLOG |
+				      CRYPTO_TFM_REQ_MAY_SLEEP,
+				      crypto_req_done, &io->wait);
+}
+
+static int envcrypt_crypt_sector(struct envcrypt *ec, struct envcrypt_io *io,
+				 struct page *in, unsigned int in_offset,
+				 struct page *out, unsigned int out_offset,
+				 u64 iv_sector, bool encrypt)
+{
+	struct skcipher_request *req = envcrypt_io_req(io);
+	struct scatterlist sg_in, sg_out;
+	int r;
+
+	sg_init_table(&sg_in, 1);
+	sg_set_page(&sg_in, in, ec->sector_size, in_offset);
+	sg_init_table(&sg_out, 1);
+	sg_set_page(&sg_out, out, ec->sector_size, out_offset);
+
+	io->iv[0] = cpu_to_le64(iv_sector >> ec->iv_shift);
+	io->iv[1] = 0;
+	skcipher_request_set_crypt(req, &sg_in, &sg_out, ec->sector_size,
+				   (u8 *)io->iv);
+	r = encrypt ? crypto_skcipher_encrypt(req) :
+		      crypto_skcipher_decrypt(req);
+	return crypto_wait_req(r, &io->wait);
+}
+
+/*
+ * Encrypt or decrypt the data of io->bio sector by sector.  With @out NULL
+ * the data is transformed in place; otherwise it goes to the pages of @out,
+ * one page per PAGE_SIZE bytes.  Every crypto sector must lie within one
+ * page of the bio: io_hints makes the block layer align buffers so, and a
+ * bio that breaks the rule is failed rather than mis-encrypted.
+ */
+static blk_status_t envcrypt_crypt_bio(struct envcrypt_io *io, struct bio *out,
+				       bool encrypt)
+{
+	struct envcrypt *ec = io->ec;
+	struct bio *bio = io->bio;
+	struct bvec_iter iter = bio->bi_iter;
+	u64 iv_sector = io->iv_sector;
+	unsigned int done = 0;
+
+	envcrypt_init_request(ec, io);
+	while (iter.bi_size) {
+		struct bio_vec bv = bio_iter_iovec(bio, iter);
+		struct page *out_page = bv.bv_page;
+		unsigned int out_offset = bv.bv_offset;
+		int r;
+
+		if (unlikely(bv.bv_len < ec->sector_size ||
+			     bv.bv_offset & (ec->sector_size - 1))) {
+			DMERR_LIMIT("bio buffer not aligned to sector_size %u",
+				    ec->sector_size);
+			return BLK_STS_IOERR;
+		}
+		if (out) {
+			out_page = out->bi_io_vec[done >> PAGE_SHIFT].bv_page;
+			out_offset = done & ~PAGE_MASK;
+		}
+		r = envcrypt_crypt_sector(ec, io, bv.bv_page, bv.bv_offset,
+					  out_page, out_offset, iv_sector,
+					  encrypt);
+		if (unlikely(r)) {
+			DMERR_LIMIT("%s of sector %llu failed: %d",
+				    encrypt ? "encryption" : "decryption",
+				    iv_sector, r);
+			return BLK_STS_IOERR;
+		}
+		bio_advance_iter_single(bio, &iter, ec->sector_size);
+		done += ec->sector_size;
+		iv_sector += ec->sector_step;
+	}
+	return BLK_STS_OK;
+}
+
+/* ---- writes -------------------------------------------------------- */
+
+static void envcrypt_free_bounce(struct envcrypt *ec, struct bio *clone)
+{
+	struct bio_vec *bv;
+	struct bvec_iter_all iter_all;
+
+	bio_for_each_segment_all(bv, clone, iter_all)
+		mempool_free(bv->bv_page, &ec->page_pool);
+}
+
+/*
+ * A bio to @ec's device holding @size bytes of bounce pages.  Pages are
+ * taken without sleeping first; if memory is short, what was taken is given
+ * back and the pool is waited for under a lock, so that concurrent writers
+ * never each hold part of the pool while waiting for the rest.
+ */
+static struct bio *envcrypt_alloc_bounce(struct envcrypt *ec, struct bio *bio,
+					 unsigned int size)
+{
+	unsigned int nr_pages = DIV_ROUND_UP(size, PAGE_SIZE);
+	gfp_t gfp = GFP_NOWAIT | __GFP_NOWARN;
+	bool locked = false;
+	struct bio *clone;
+	unsigned int i;
+
+retry:
+	clone = bio_alloc_bioset(ec->dev->bdev, nr_pages, bio->bi_opf,
+				 GFP_NOIO, &ec->bs);
+	for (i = 0; i < nr_pages; i++) {
+		unsigned int len = min_t(unsigned int, size - i * PAGE_SIZE,
+					 PAGE_SIZE);
+		struct page *page = mempool_alloc(&ec->page_pool, gfp);
+
+		if (!page) {
+			envcrypt_free_bounce(ec, clone);
+			bio_put(clone);
+			mutex_lock(&ec->page_alloc_lock);
+			locked = true;
+			gfp = GFP_NOIO;
+			goto retry;
+		}
+		__bio_add_page(clone, page, len, 0);
+	}
+	if (locked)
+		mutex_unlock(&ec->page_alloc_lock);
+	return clone;
+}
+
+static void envcrypt_write_endio(struct bio *clone)
+{
+	struct envcrypt_io *io = clone->bi_private;
+	struct bio *bio = io->bio;
+
+	if (unlikely(clone->bi_status))
+		bio->bi_status = clone->bi_status;
+	envcrypt_free_bounce(io->ec, clone);
+	bio_put(clone);
+	bio_endio(bio);
+}
+
+static int envcrypt_map_write(struct dm_target *ti, struct envcrypt_io *io)
+{
+	struct envcrypt *ec = io->ec;
+	struct bio *bio = io->bio;
+	struct bio *clone;
+
+	clone = envcrypt_alloc_bounce(ec, bio, bio->bi_iter.bi_size);
+	if (unlikely(envcrypt_crypt_bio(io, clone, true))) {
+		envcrypt_free_bounce(ec, clone);
+		bio_put(clone);
+		return DM_MAPIO_KILL;
+	}
+	clone->bi_iter.bi_sector = ec->start +
+				   dm_target_offset(ti, bio->bi_iter.bi_sector);
+	clone->bi_ioprio = bio->bi_ioprio;
+	clone->bi_private = io;
+	clone->bi_end_io = envcrypt_write_endio;
+	dm_submit_bio_remap(bio, clone);
+	return DM_MAPIO_SUBMITTED;
+}
+
+/* ---- reads --------------------------------------------------------- */
+
+static void envcrypt_decrypt_and_end(struct envcrypt_io *io)
+{
+	struct bio *bio = io->bio;
+
+	bio->bi_status = envcrypt_crypt_bio(io, NULL, false);
+	bio_endio(bio);
+}
+
+static void envcrypt_decrypt_work(struct work_struct *work)
+{
+	envcrypt_decrypt_and_end(container_of(work, struct envcrypt_io, work));
+}
+
+/*
+ * The ciphertext has arrived.  Decrypt it here if this context may sleep
+ * (a synchronous lower device completes in the submitter's context), else
+ * in the workqueue (interrupt completions).
+ */
+static void envcrypt_read_endio(struct bio *clone)
+{
+	struct envcrypt_io *io = clone->bi_private;
+	struct bio *bio = io->bio;
+	blk_status_t status = clone->bi_status;
+
+	bio_put(clone);
+	if (unlikely(status)) {
+		bio->bi_status = status;
+		bio_endio(bio);
+		return;
+	}
+	if (preemptible()) {
+		envcrypt_decrypt_and_end(io);
+		return;
+	}
+	INIT_WORK(&io->work, envcrypt_decrypt_work);
+	queue_work(io->ec->crypt_wq, &io->work);
+}
+
+static int envcrypt_map_read(struct dm_target *ti, struct envcrypt_io *io)
+{
+	struct envcrypt *ec = io->ec;
+	struct bio *bio = io->bio;
+	struct bio *clone;
+
+	clone = bio_alloc_clone(ec->dev->bdev, bio, GFP_NOIO, &ec->bs);
+	clone->bi_iter.bi_sector = ec->start +
+				   dm_target_offset(ti, bio->bi_iter.bi_sector);
+	clone->bi_private = io;
+	clone->bi_end_io = envcrypt_read_endio;
+	dm_submit_bio_remap(bio, clone);
+	return DM_MAPIO_SUBMITTED;
+}
+
+/* ---- the target ---------------------------------------------------- */
+
+static int envcrypt_map(struct dm_target *ti, struct bio *bio)
+{
+	struct envcrypt *ec = ti->private;
+	struct envcrypt_io *io;
+
+	/* Without a key (on_key_wipe:error after "key wipe") nothing passes. */
+	if (unlikely(!READ_ONCE(ec->key_valid)))
+		return DM_MAPIO_KILL;
+
+	/* Flushes and discards carry no data: remap them. */
+	if (unlikely(bio->bi_opf & REQ_PREFLUSH ||
+		     bio_op(bio) == REQ_OP_DISCARD)) {
+		bio_set_dev(bio, ec->dev->bdev);
+		if (bio_sectors(bio))
+			bio->bi_iter.bi_sector = ec->start +
+				dm_target_offset(ti, bio->bi_iter.bi_sector);
+		return DM_MAPIO_REMAPPED;
+	}
+
+	if (unlikely((dm_target_offset(ti, bio->bi_iter.bi_sector) |
+		      bio_sectors(bio)) & (ec->sector_step - 1))) {
+		DMERR_LIMIT("I/O at sector %llu, %u sectors, not aligned to sector_size %u",
+			    (unsigned long long)bio->bi_iter.bi_sector,
+			    bio_sectors(bio), ec->sector_size);
+		return DM_MAPIO_KILL;
+	}
+
+	io = dm_per_bio_data(bio, ti->per_io_data_size);
+	io->ec = ec;
+	io->bio = bio;
+	io->iv_sector = dm_target_offset(ti, bio->bi_iter.bi_sector) +
+			ec->iv_offset;
+
+	switch (bio_op(bio)) {
+	case REQ_OP_READ:
+		return envcrypt_map_read(ti, io);
+	case REQ_OP_WRITE:
+		if (bio_sectors(bio) > ENVCRYPT_MAX_WRITE_SECTORS)
+			dm_accept_partial_bio(bio, ENVCRYPT_MAX_WRITE_SECTORS);
+		return envcrypt_map_write(ti, io);
+	default:
+		return DM_MAPIO_KILL;
+	}
+}
+
+static void envcrypt_dtr(struct dm_target *ti)
+{
+	struct envcrypt *ec = ti->private;
+
+	ti->private = NULL;
+	if (!ec)
+		return;
+
+	if (ec->crypt_wq)
+		destroy_workqueue(ec->crypt_wq);
+	bioset_exit(&ec->bs);
+	mempool_exit(&ec->page_pool);
+	mutex_destroy(&ec->page_alloc_lock);
+	if (ec->tfm)
+		crypto_free_skcipher(ec->tfm);	/* wipes its key schedule */
+	if (ec->dev)
+		dm_put_device(ti, ec->dev);
+	kfree(ec->key_ref);
+	kfree_sensitive(ec);
+}
+
+static const struct envcrypt_cipher *envcrypt_find_cipher(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(envcrypt_ciphers); i++)
+		if (!strcmp(envcrypt_ciphers[i].name, name))
+			return &envcrypt_ciphers[i];
+	return NULL;
+}
+
+static int envcrypt_parse_options(struct dm_target *ti, struct envcrypt *ec,
+				  struct dm_arg_set *as)
+{
+	static const struct dm_arg _args[] = {
+		{0, 4, "Invalid number of optional arguments"},
+	};
+	bool seen_sector_size = false, seen_iv_large = false;
+	bool seen_wipe = false;
+	unsigned int opt_params;
+	int r;
+
+	r = dm_read_arg_group(_args, as, &opt_params, &ti->error);
+	if (r)
+		return r;
+
+	while (opt_params--) {
+		const char *opt = dm_shift_arg(as);
+		const char *val;
+		unsigned int n;
+		char dummy;
+		bool *seen;
+
+		if (!strcmp(opt, ENVCRYPT_OPT_IV_LARGE_SECTORS)) {
+			seen = &seen_iv_large;
+		} else if (!strcmp(opt, ENVCRYPT_OPT_ALLOW_DISCARDS)) {
+			seen = &ec->allow_discards;
+		} else if (str_has_prefix(opt, ENVCRYPT_OPT_SECTOR_SIZE)) {
+			val = opt + strlen(ENVCRYPT_OPT_SECTOR_SIZE);
+			if (sscanf(val, "%u%c", &n, &dummy) != 1 ||
+			    (n != 512 && n != 4096)) {
+				ti->error = "Invalid sector_size: use 512 or 4096";
+				return -EINVAL;
+			}
+			if (!seen_sector_size)
+				ec->sector_size = n;
+			seen = &seen_sector_size;
+		} else if (str_has_prefix(opt, ENVCRYPT_OPT_ON_KEY_WIPE)) {
+			val = opt + strlen(ENVCRYPT_OPT_ON_KEY_WIPE);
+			if (!strcmp(val, "queue")) {
+				ec->wipe_mode = ENVCRYPT_WIPE_QUEUE;
+			} else if (!strcmp(val, "error")) {
+				ec->wipe_mode = ENVCRYPT_WIPE_ERROR;
+			} else {
+				ti->error = "Invalid on_key_wipe: use queue or error";
+				return -EINVAL;
+			}
+			seen = &seen_wipe;
+		} else {
+			ti->error = "Unknown optional argument";
+			return -EINVAL;
+		}
+		if (*seen) {
+			ti->error = "Optional argument given twice";
+			return -EINVAL;
+		}
+		*seen = true;
+	}
+
+	ec->sector_step = ec->sector_size >> SECTOR_SHIFT;
+	if (seen_iv_large)
+		ec->iv_shift = ilog2(ec->sector_step);
+	return 0;
+}
+
+/*
+ * Construct an encrypted mapping:
+ *   <cipher> <key> <iv_offset> <device> <offset> [<#opts> <opt>...]
+ *
+ * cipher	aes-xts-plain64 (64-byte key) or sm4-xts-plain64 (32-byte key)
+ * key		the key in hex, or :<size>:logon:<description> to read it
+ *		from a logon key in the kernel keyring
+ * iv_offset	added to the 512-byte sector number to form the IV
+ * device	the device holding the ciphertext
+ * offset	where the ciphertext starts on it, in 512-byte sectors
+ * opts		sector_size:<512|4096> iv_large_sectors allow_discards
+ *		on_key_wipe:<queue|error>
+ */
+static int envcrypt_ctr(struct dm_target *ti, unsigned int argc, char **argv)
+{
+	struct envcrypt *ec;
+	struct dm_arg_set as;
+	unsigned long long n;
+	const char *devname;
+	char dummy;
+	int r;
+
+	if (argc < 5) {
+		ti->error = "Not enough arguments";
+		return -EINVAL;
+	}
+
+	ec = kzalloc(sizeof(*ec), GFP_KERNEL);
+	if (!ec) {
+		ti->error = "Cannot allocate target context";
+		return -ENOMEM;
+	}
+	ti->private = ec;
+	mutex_init(&ec->page_alloc_lock);
+	ec->sector_size = SECTOR_SIZE;
+	ec->wipe_mode = ENVCRYPT_WIPE_QUEUE;
+
+	ec->cipher = envcrypt_find_cipher(argv[0]);
+	if (!ec->cipher) {
+		ti->error = "Unknown cipher: use aes-xts-plain64 or sm4-xts-plain64";
+		r = -EINVAL;
+		goto bad;
+	}
+
+	if (sscanf(argv[2], "%llu%c", &n, &dummy) != 1) {
+		ti->error = "Invalid iv_offset";
+		r = -EINVAL;
+		goto bad;
+	}
+	ec->iv_offset = n;
+
+	if (sscanf(argv[4], "%llu%c", &n, &dummy) != 1 || n != (sector_t)n) {
+		ti->error = "Invalid device offset";
+		r = -EINVAL;
+		goto bad;
+	}
+	ec->start = n;
+
+	as.argc = argc - 5;
+	as.argv = argv + 5;
+	if (as.argc) {
+		r = envcrypt_parse_options(ti, ec, &as);
+		if (r)
+			goto bad;
+		if (as.argc) {
+			ti->error = "Too many arguments";
+			r = -EINVAL;
+			goto bad;
+		}
+	} else {
+		ec->sector_step = 1;
+	}
+
+	if (ec->iv_offset & (ec->sector_step - 1)) {
+		ti->error = "iv_offset is not a multiple of sector_size";
+		r = -EINVAL;
+		goto bad;
+	}
+	if (ec->start & (ec->sector_step - 1)) {
+		ti->error = "Device offset is not a multiple of sector_size";
+		r = -EINVAL;
+		goto bad;
+	}
+	if (ti->len & (ec->sector_step - 1)) {
+		ti->error = "Target length is not a multiple of sector_size";
+		r = -EINVAL;
+		goto bad;
+	}
+
+	r = dm_get_device(ti, argv[3], dm_table_get_mode(ti->table), &ec->dev);
+	if (r) {
+		ti->error = "Device lookup failed";
+		goto bad;
+	}
+	if (ec->start + ti->len < ec->start ||
+	    ec->start + ti->len > bdev_nr_sectors(ec->dev->bdev)) {
+		ti->error = "Device too small for offset plus target length";
+		r = -EINVAL;
+		goto bad;
+	}
+
+	ec->tfm = crypto_alloc_skcipher(ec->cipher->crypto_name, 0, 0);
+	if (IS_ERR(ec->tfm)) {
+		r = PTR_ERR(ec->tfm);
+		ec->tfm = NULL;
+		ti->error = "Cannot allocate cipher: is the crypto module for it loaded?";
+		goto bad;
+	}
+
+	r = envcrypt_set_key(ec, argv[1], &ti->error);
+	/* The key string is not needed any more: do not leave it in memory. */
+	memzero_explicit(argv[1], strlen(argv[1]));
+	if (r)
+		goto bad;
+
+	r = mempool_init_page_pool(&ec->page_pool, BIO_MAX_VECS, 0);
+	if (r) {
+		ti->error = "Cannot allocate page pool";
+		goto bad;
+	}
+	r = bioset_init(&ec->bs, BIO_POOL_SIZE, 0, BIOSET_NEED_BVECS);
+	if (r) {
+		ti->error = "Cannot allocate bio set";
+		goto bad;
+	}
+	devname = dm_table_device_name(ti->table);
+	ec->crypt_wq = alloc_workqueue("kenvcryptd/%s",
+				       WQ_MEM_RECLAIM | WQ_CPU_INTENSIVE, 0,
+				       devname);
+	if (!ec->crypt_wq) {
+		ti->error = "Cannot allocate workqueue";
+		r = -ENOMEM;
+		goto bad;
+	}
+
+	ti->per_io_data_size = envcrypt_io_size(ec->tfm);
+	ti->accounts_remapped_io = true;
+	ti->num_flush_bios = 1;
+	if (ec->allow_discards)
+		ti->num_discard_bios = 1;
+	return 0;
+
+bad:
+	envcrypt_dtr(ti);
+	return r;
+}
+
+static void envcrypt_status(struct dm_target *ti, status_type_t type,
+			    unsigned int status_flags, char *result,
+			    unsigned int maxlen)
+{
+	struct envcrypt *ec = ti->private;
+	unsigned int sz = 0;
+	unsigned int nr_opts;
+
+	switch (type) {
+	case STATUSTYPE_INFO:
+		DMEMIT("cipher:%s sector_size:%u driver:%s key:%s kcv:",
+		       ec->cipher->name, ec->sector_size,
+		       crypto_skcipher_driver_name(ec->tfm),
+		       ec->key_valid ? "loaded" : "none");
+		if (ec->key_valid)
+			DMEMIT("%*phN", ENVCRYPT_KCV_SIZE, ec->kcv);
+		else
+			DMEMIT("-");
+		break;
+
+	case STATUSTYPE_TABLE:
+		/* Never the key itself: its keyring reference, or "-". */
+		DMEMIT("%s %s %llu %s %llu", ec->cipher->name,
+		       ec->key_ref ?: "-", ec->iv_offset, ec->dev->name,
+		       (unsigned long long)ec->start);
+		nr_opts = (ec->sector_size != SECTOR_SIZE) + !!ec->iv_shift +
+			  ec->allow_discards +
+			  (ec->wipe_mode != ENVCRYPT_WIPE_QUEUE);
+		if (!nr_opts)
+			break;
+		DMEMIT(" %u", nr_opts);
+		if (ec->sector_size != SECTOR_SIZE)
+			DMEMIT(" %s%u", ENVCRYPT_OPT_SECTOR_SIZE,
+			       ec->sector_size);
+		if (ec->iv_shift)
+			DMEMIT(" %s", ENVCRYPT_OPT_IV_LARGE_SECTORS);
+		if (ec->allow_discards)
+			DMEMIT(" %s", ENVCRYPT_OPT_ALLOW_DISCARDS);
+		if (ec->wipe_mode != ENVCRYPT_WIPE_QUEUE)
+			DMEMIT(" %serror", ENVCRYPT_OPT_ON_KEY_WIPE);
+		break;
+
+	case STATUSTYPE_IMA:
+		DMEMIT_TARGET_NAME_VERSION(ti->type);
+		DMEMIT(",cipher=%s,sector_size=%u,key_loaded=%c;",
+		       ec->cipher->name, ec->sector_size,
+		       ec->key_valid ? 'y' : 'n');
+		break;
+	}
+}
+
+static void envcrypt_postsuspend(struct dm_target *ti)
+{
+	struct envcrypt *ec = ti->private;
+
+	ec->suspended = true;
+}
+
+static int envcrypt_preresume(struct dm_target *ti)
+{
+	struct envcrypt *ec = ti->private;
+
+	if (!ec->key_valid && ec->wipe_mode == ENVCRYPT_WIPE_QUEUE) {
+		DMERR("%s: no key loaded: send \"key set\" before resuming (I/O stays queued)",
+		      dm_table_device_name(ti->table));
+		return -ENOKEY;
+	}
+	return 0;
+}
+
+static void envcrypt_resume(struct dm_target *ti)
+{
+	struct envcrypt *ec = ti->private;
+
+	ec->suspended = false;
+}
+
+/*
+ * Messages, accepted only while the device is suspended:
+ *   "key wipe"		forget the data key
+ *   "key set <key>"	load a data key, hex or :<size>:logon:<description>
+ */
+static int envcrypt_message(struct dm_target *ti, unsigned int argc,
+			    char **argv, char *result, unsigned int maxlen)
+{
+	struct envcrypt *ec = ti->private;
+	const char *devname = dm_table_device_name(ti->table);
+	char *error = NULL;
+	int r;
+
+	if (argc < 2 || strcasecmp(argv[0], "key")) {
+		DMWARN("%s: unknown message: use \"key set <key>\" or \"key wipe\"",
+		       devname);
+		return -EINVAL;
+	}
+	if (!ec->suspended) {
+		DMWARN("%s: \"key %s\" refused: the device is not suspended; suspend it first",
+		       devname, argv[1]);
+		return -EBUSY;
+	}
+
+	if (argc == 2 && !strcasecmp(argv[1], "wipe")) {
+		envcrypt_wipe_key(ec);
+		DMINFO("%s: key wiped", devname);
+		return 0;
+	}
+	if (argc == 3 && !strcasecmp(argv[1], "set")) {
+		r = envcrypt_set_key(ec, argv[2], &error);
+		memzero_explicit(argv[2], strlen(argv[2]));
+		if (r) {
+			DMWARN("%s: key set refused: %s", devname, error);
+			return r;
+		}
+		DMINFO("%s: key set", devname);
+		return 0;
+	}
+	DMWARN("%s: unknown message: use \"key set <key>\" or \"key wipe\"",
+	       devname);
+	return -EINVAL;
+}
+
+static int envcrypt_iterate_devices(struct dm_target *ti,
+				    iterate_devices_callout_fn fn, void *data)
+{
+	struct envcrypt *ec = ti->private;
+
+	return fn(ti, ec->dev, ec->start, ti->len, data);
+}
+
+static void envcrypt_io_hints(struct dm_target *ti, struct queue_limits *limits)
+{
+	struct envcrypt *ec = ti->private;
+
+	/* Bounce pages for writes are single pages: one segment each. */
+	limits->max_segment_size = PAGE_SIZE;
+	limits->logical_block_size = max_t(unsigned int,
+					   limits->logical_block_size,
+					   ec->sector_size);
+	limits->physical_block_size = max_t(unsigned int,
+					    limits->physical_block_size,
+					    ec->sector_size);
+	limits->io_min = max_t(unsigned int, limits->io_min, ec->sector_size);
+	limits->dma_alignment = limits->logical_block_size - 1;
+}
+
+static struct target_type envcrypt_target = {
+	.name		 = ENVCRYPT_TARGET_NAME,
+	.version	 = {1, 0, 0},
+	.features	 = 0,
+	.module		 = THIS_MODULE,
+	.ctr		 = envcrypt_ctr,
+	.dtr		 = envcrypt_dtr,
+	.map		 = envcrypt_map,
+	.status		 = envcrypt_status,
+	.postsuspend	 = envcrypt_postsuspend,
+	.preresume	 = envcrypt_preresume,
+	.resume		 = envcrypt_resume,
+	.message	 = envcrypt_message,
+	.iterate_devices = envcrypt_iterate_devices,
+	.io_hints	 = envcrypt_io_hints,
+};
+
+static int __init dm_envcrypt_init(void)
+{
+	return dm_register_target(&envcrypt_target);
+}
+
+static void __exit dm_envcrypt_exit(void)
+{
+	dm_unregister_target(&envcrypt_target);
+}
+
+module_init(dm_envcrypt_init);
+module_exit(dm_envcrypt_exit);
+
+MODULE_DESCRIPTION(DM_NAME " target for envelope-encrypted volumes");
+MODULE_AUTHOR("dm-envcrypt developers");
+MODULE_LICENSE("GPL");

@@ -225,31 +225,26 @@ static int envcrypt_parse_key(struct envcrypt *ec, const char *key_string,
 	return 0;
 }
 
-/* Load @key_string as the data key.  Only with no I/O in flight. */
-static int envcrypt_set_key(struct envcrypt *ec, const char *key_string,
-			    char **error)
+/*
+ * Make @key the data key, @key_ref (owned from now on) its keyring
+ * reference.  Only with no I/O in flight.
+ */
+static int envcrypt_load_key(struct envcrypt *ec, const u8 *key,
+			     char *key_ref, char **error)
 {
-	u8 key[ENVCRYPT_MAX_KEY_SIZE];
-	char *key_ref;
 	int r;
-
-	r = envcrypt_parse_key(ec, key_string, key, &key_ref, error);
-	if (r)
-		return r;
 
 	r = crypto_skcipher_setkey(ec->tfm, key, ec->cipher->key_size);
 	if (r) {
 		*error = "Cannot set cipher key (weak or malformed XTS key?)";
 		kfree(key_ref);
-		goto out;
+		return r;
 	}
 	envcrypt_compute_kcv(key, ec->cipher->key_size, ec->kcv);
 	kfree(ec->key_ref);
 	ec->key_ref = key_ref;
 	ec->key_valid = true;
-out:
-	memzero_explicit(key, sizeof(key));
-	return r;
+	return 0;
 }
 
 /* Replace the key in the cipher context with random bytes, then forget. */
@@ -490,6 +485,14 @@ static int envcrypt_map_read(struct dm_target *ti, struct envcrypt_io *io)
 
 /* ---- the target ---------------------------------------------------- */
 
+/* The device's name, as the operator gave it to dmsetup, for messages. */
+static const char *envcrypt_name(struct dm_target *ti, char name[DM_NAME_LEN])
+{
+	if (dm_copy_name_and_uuid(dm_table_get_md(ti->table), name, NULL))
+		strscpy(name, dm_table_device_name(ti->table), DM_NAME_LEN);
+	return name;
+}
+
 static int envcrypt_map(struct dm_target *ti, struct bio *bio)
 {
 	struct envcrypt *ec = ti->private;
@@ -577,9 +580,13 @@ static int envcrypt_parse_options(struct dm_target *ti, struct envcrypt *ec,
 	unsigned int opt_params;
 	int r;
 
-	r = dm_read_arg_group(_args, as, &opt_params, &ti->error);
+	r = dm_read_arg(_args, as, &opt_params, &ti->error);
 	if (r)
 		return r;
+	if (opt_params > as->argc) {
+		ti->error = "Fewer optional arguments than their count";
+		return -EINVAL;
+	}
 
 	while (opt_params--) {
 		const char *opt = dm_shift_arg(as);
@@ -645,6 +652,8 @@ static int envcrypt_parse_options(struct dm_target *ti, struct envcrypt *ec,
  */
 static int envcrypt_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
+	u8 key[ENVCRYPT_MAX_KEY_SIZE];
+	char *key_ref;
 	struct envcrypt *ec;
 	struct dm_arg_set as;
 	unsigned long long n;
@@ -731,17 +740,22 @@ static int envcrypt_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto bad;
 	}
 
+	r = envcrypt_parse_key(ec, argv[1], key, &key_ref, &ti->error);
+	/* The key string is not needed any more: do not leave it in memory. */
+	memzero_explicit(argv[1], strlen(argv[1]));
+	if (r)
+		goto bad;
+
 	ec->tfm = crypto_alloc_skcipher(ec->cipher->crypto_name, 0, 0);
 	if (IS_ERR(ec->tfm)) {
 		r = PTR_ERR(ec->tfm);
 		ec->tfm = NULL;
+		kfree(key_ref);
 		ti->error = "Cannot allocate cipher: is the crypto module for it loaded?";
 		goto bad;
 	}
-
-	r = envcrypt_set_key(ec, argv[1], &ti->error);
-	/* The key string is not needed any more: do not leave it in memory. */
-	memzero_explicit(argv[1], strlen(argv[1]));
+	r = envcrypt_load_key(ec, key, key_ref, &ti->error);
+	memzero_explicit(key, sizeof(key));
 	if (r)
 		goto bad;
 
@@ -773,6 +787,7 @@ static int envcrypt_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	return 0;
 
 bad:
+	memzero_explicit(key, sizeof(key));
 	envcrypt_dtr(ti);
 	return r;
 }
@@ -838,10 +853,11 @@ static void envcrypt_postsuspend(struct dm_target *ti)
 static int envcrypt_preresume(struct dm_target *ti)
 {
 	struct envcrypt *ec = ti->private;
+	char name[DM_NAME_LEN];
 
 	if (!ec->key_valid && ec->wipe_mode == ENVCRYPT_WIPE_QUEUE) {
 		DMERR("%s: no key loaded: send \"key set\" before resuming (I/O stays queued)",
-		      dm_table_device_name(ti->table));
+		      envcrypt_name(ti, name));
 		return -ENOKEY;
 	}
 	return 0;
@@ -863,8 +879,11 @@ static int envcrypt_message(struct dm_target *ti, unsigned int argc,
 			    char **argv, char *result, unsigned int maxlen)
 {
 	struct envcrypt *ec = ti->private;
-	const char *devname = dm_table_device_name(ti->table);
+	u8 key[ENVCRYPT_MAX_KEY_SIZE];
+	char name[DM_NAME_LEN];
+	const char *devname = envcrypt_name(ti, name);
 	char *error = NULL;
+	char *key_ref;
 	int r;
 
 	if (argc < 2 || strcasecmp(argv[0], "key")) {
@@ -884,8 +903,11 @@ static int envcrypt_message(struct dm_target *ti, unsigned int argc,
 		return 0;
 	}
 	if (argc == 3 && !strcasecmp(argv[1], "set")) {
-		r = envcrypt_set_key(ec, argv[2], &error);
+		r = envcrypt_parse_key(ec, argv[2], key, &key_ref, &error);
 		memzero_explicit(argv[2], strlen(argv[2]));
+		if (!r)
+			r = envcrypt_load_key(ec, key, key_ref, &error);
+		memzero_explicit(key, sizeof(key));
 		if (r) {
 			DMWARN("%s: key set refused: %s", devname, error);
 			return r;

@@ -30,6 +30,7 @@ deps:
 
 check: deps
 	$(MAKE) module
+	$(MAKE) lint
 	$(MAKE) check-vm
 
 check-vm:
@@ -46,10 +47,16 @@ bench: deps
 lint: checkpatch sparse
 
 checkpatch:
-	scripts/checkpatch.sh kernel/*.c kernel/*.h include/*.h
+	@mkdir -p build
+	@scripts/checkpatch.sh $(filter-out %.mod.c,$(wildcard kernel/*.c kernel/*.h include/*.h)) >build/checkpatch.out 2>&1 || \
+		{ cat build/checkpatch.out; echo "make: checkpatch found problems" >&2; exit 1; }
+	@grep -h '^total:' build/checkpatch.out
 
-sparse: deps
-	$(MAKE) -C $(KDIR) M=$(CURDIR) C=2 modules
+# sparse must print nothing but its CHECK lines
+sparse:
+	@$(MAKE) -s --no-print-directory -C $(KDIR) M=$(CURDIR) C=2 modules 2>&1 | \
+		grep -v -e '^  CHECK ' -e 'Skipping BTF' | \
+		{ ! grep . ; } || { echo "make: sparse found problems" >&2; exit 1; }
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean

@@ -302,7 +302,8 @@ static int envcrypt_crypt_sector(struct envcrypt *ec, struct envcrypt_io *io,
  * the data is transformed in place; otherwise it goes to the pages of @out,
  * one page per PAGE_SIZE bytes.  Every crypto sector must lie within one
  * page of the bio: io_hints makes the block layer align buffers so, and a
- * bio that breaks the rule is failed rather than mis-encrypted.
+ * bio that breaks the rule is failed rather than mis-encrypted (as
+ * dm-crypt does).
  */
 static blk_status_t envcrypt_crypt_bio(struct envcrypt_io *io, struct bio *out,
 				       bool encrypt)
@@ -320,9 +321,8 @@ static blk_status_t envcrypt_crypt_bio(struct envcrypt_io *io, struct bio *out,
 		unsigned int out_offset = bv.bv_offset;
 		int r;
 
-		if (unlikely(bv.bv_len < ec->sector_size ||
-			     bv.bv_offset & (ec->sector_size - 1))) {
-			DMERR_LIMIT("bio buffer not aligned to sector_size %u",
+		if (unlikely(bv.bv_len < ec->sector_size)) {
+			DMERR_LIMIT("a %u-byte sector crosses a page of the bio buffer",
 				    ec->sector_size);
 			return BLK_STS_IOERR;
 		}
@@ -502,9 +502,12 @@ static int envcrypt_map(struct dm_target *ti, struct bio *bio)
 	if (unlikely(!READ_ONCE(ec->key_valid)))
 		return DM_MAPIO_KILL;
 
-	/* Flushes and discards carry no data: remap them. */
-	if (unlikely(bio->bi_opf & REQ_PREFLUSH ||
-		     bio_op(bio) == REQ_OP_DISCARD)) {
+	/*
+	 * Empty flushes and discards carry no data: remap them.  A flush with
+	 * data goes the write path, flag and all.
+	 */
+	if (unlikely(bio_op(bio) == REQ_OP_DISCARD ||
+		     (bio->bi_opf & REQ_PREFLUSH && !bio_has_data(bio)))) {
 		bio_set_dev(bio, ec->dev->bdev);
 		if (bio_sectors(bio))
 			bio->bi_iter.bi_sector = ec->start +

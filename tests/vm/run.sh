@@ -166,3 +166,11 @@ elif [ "$rc" -ne 0 ]; then
 	exit 1
 fi
 check_log "$log" "$suite"
+rc=$?
+if [ "$suite" = bench ]; then
+	# the numbers, as a table here and as markdown in $out/bench.md; a
+	# number below target is information, only a broken run fails
+	/usr/bin/python3 "$top/bench/report" "$log" --markdown "$out/bench.md" ||
+		rc=1
+fi
+exit "$rc"

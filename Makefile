@@ -17,7 +17,7 @@ export KVER KDIR
 
 MODULE := kernel/dm-envcrypt.ko
 
-.PHONY: all module deps check check-vm demo bench lint checkpatch sparse clean
+.PHONY: all module deps check check-unit check-vm demo bench lint checkpatch sparse clean
 
 all: module
 
@@ -31,7 +31,11 @@ deps:
 check: deps
 	$(MAKE) module
 	$(MAKE) lint
+	$(MAKE) check-unit
 	$(MAKE) check-vm
+
+check-unit:
+	$(MAKE) -C tests/unit check
 
 check-vm:
 	tests/vm/run.sh check
@@ -60,4 +64,5 @@ sparse:
 
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	$(MAKE) -C tests/unit clean
 	rm -rf build

@@ -29,7 +29,7 @@
 #define ENVCRYPT_OPT_IV_LARGE_SECTORS	"iv_large_sectors"
 #define ENVCRYPT_OPT_ALLOW_DISCARDS	"allow_discards"
 #define ENVCRYPT_OPT_ON_KEY_WIPE	"on_key_wipe:"
-#define ENVCRYPT_OPT_CRYPT_WORKQUEUE	"crypt_workqueue"
+#define ENVCRYPT_OPT_CRYPTO_API		"crypto_api"
 
 /* Messages, accepted only while the device is suspended. */
 #define ENVCRYPT_MSG_KEY_WIPE		"key wipe"

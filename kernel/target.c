@@ -14,6 +14,7 @@
  * otherwise: no hop through a thread on the fast path.
  */
 
+#include <asm/fpu/api.h>
 #include <crypto/sha2.h>
 #include <crypto/skcipher.h>
 #include <keys/user-type.h>
@@ -30,8 +31,12 @@
 #include <linux/workqueue.h>
 
 #include "dm-envcrypt.h"
+#include "xts-aes-vaes.h"
 
 #define DM_MSG_PREFIX ENVCRYPT_TARGET_NAME
+
+/* Bytes encrypted per FPU section: bounds the time preemption is off. */
+#define ENVCRYPT_FPU_CHUNK		4096
 
 /* Largest write encrypted in one piece: one bounce page per bio vector. */
 #define ENVCRYPT_MAX_WRITE_SECTORS \
@@ -41,11 +46,20 @@ struct envcrypt_cipher {
 	const char *name;		/* in the table: "aes-xts-plain64" */
 	const char *crypto_name;	/* for the crypto API: "xts(aes)" */
 	unsigned int key_size;		/* bytes, both XTS halves */
+	bool builtin_vaes;		/* xts-aes-vaes.c implements it */
 };
 
+/*
+ * The built-in AES-XTS this CPU can run, probed once at module load with
+ * a known-answer test (some emulators advertise VAES and get it wrong).
+ */
+static enum envcrypt_aes_xts_impl envcrypt_xts_impl __ro_after_init;
+
 static const struct envcrypt_cipher envcrypt_ciphers[] = {
-	{ ENVCRYPT_CIPHER_AES_XTS, "xts(aes)", ENVCRYPT_AES_XTS_KEY_SIZE },
-	{ ENVCRYPT_CIPHER_SM4_XTS, "xts(sm4)", ENVCRYPT_SM4_XTS_KEY_SIZE },
+	{ ENVCRYPT_CIPHER_AES_XTS, "xts(aes)", ENVCRYPT_AES_XTS_KEY_SIZE,
+	  true },
+	{ ENVCRYPT_CIPHER_SM4_XTS, "xts(sm4)", ENVCRYPT_SM4_XTS_KEY_SIZE,
+	  false },
 };
 
 enum envcrypt_wipe_mode {
@@ -58,12 +72,14 @@ struct envcrypt {
 	sector_t start;			/* data offset on dev, 512-byte units */
 	u64 iv_offset;			/* added to the sector for the IV */
 	const struct envcrypt_cipher *cipher;
-	struct crypto_skcipher *tfm;
+	struct crypto_skcipher *tfm;		/* the crypto API's cipher */
+	struct envcrypt_aes_xts_key *vaes_key;	/* or the built-in VAES one */
 
 	unsigned int sector_size;	/* crypto sector, 512 or 4096 bytes */
 	unsigned int sector_step;	/* sector_size in 512-byte units */
 	unsigned int iv_shift;		/* iv_large_sectors: log2(sector_step) */
 	bool allow_discards;
+	bool crypto_api;		/* never the built-in implementation */
 	enum envcrypt_wipe_mode wipe_mode;
 
 	bool key_valid;
@@ -84,6 +100,7 @@ struct envcrypt {
 struct envcrypt_io {
 	struct envcrypt *ec;
 	struct bio *bio;		/* the bio dm gave us */
+	sector_t sector;		/* where it goes on the device */
 	u64 iv_sector;			/* its first sector's, 512-byte units */
 	struct work_struct work;
 	struct crypto_wait wait;
@@ -234,7 +251,11 @@ static int envcrypt_load_key(struct envcrypt *ec, const u8 *key,
 {
 	int r;
 
-	r = crypto_skcipher_setkey(ec->tfm, key, ec->cipher->key_size);
+	if (ec->vaes_key)
+		r = envcrypt_aes_xts_setkey(ec->vaes_key, key,
+					    ec->cipher->key_size);
+	else
+		r = crypto_skcipher_setkey(ec->tfm, key, ec->cipher->key_size);
 	if (r) {
 		*error = "Cannot set cipher key (weak or malformed XTS key?)";
 		kfree(key_ref);
@@ -247,13 +268,20 @@ static int envcrypt_load_key(struct envcrypt *ec, const u8 *key,
 	return 0;
 }
 
-/* Replace the key in the cipher context with random bytes, then forget. */
+/*
+ * Forget the data key: zero the built-in key schedule, or replace the key
+ * in the crypto API's context with random bytes (it has no "clear key").
+ */
 static void envcrypt_wipe_key(struct envcrypt *ec)
 {
 	u8 key[ENVCRYPT_MAX_KEY_SIZE];
 
 	ec->key_valid = false;
 	memset(ec->kcv, 0, sizeof(ec->kcv));
+	if (ec->vaes_key) {
+		envcrypt_aes_xts_wipe(ec->vaes_key);
+		return;
+	}
 	get_random_bytes(key, ec->cipher->key_size);
 	/* A random XTS key can only fail for equal halves: try again. */
 	while (crypto_skcipher_setkey(ec->tfm, key, ec->cipher->key_size))
@@ -298,6 +326,61 @@ static int envcrypt_crypt_sector(struct envcrypt *ec, struct envcrypt_io *io,
 }
 
 /*
+ * The built-in AES-XTS: whole sectors straight from the pages, no
+ * scatterlists, one FPU section per ENVCRYPT_FPU_CHUNK bytes.  Called in
+ * process context only (see envcrypt_map_write and envcrypt_read_endio),
+ * where the FPU is always usable.
+ */
+static blk_status_t envcrypt_crypt_bio_vaes(struct envcrypt_io *io,
+					    struct bio *out, bool encrypt)
+{
+	const struct envcrypt_aes_xts_key *key = io->ec->vaes_key;
+	unsigned int sector_size = io->ec->sector_size;
+	struct bio *bio = io->bio;
+	struct bvec_iter iter = bio->bi_iter;
+	u64 iv_sector = io->iv_sector;
+	unsigned int done = 0;
+	blk_status_t status = BLK_STS_OK;
+
+	kernel_fpu_begin();
+	while (iter.bi_size) {
+		struct bio_vec bv = bio_iter_iovec(bio, iter);
+		u8 *src, *dst;
+
+		if (unlikely(bv.bv_len < sector_size)) {
+			status = BLK_STS_IOERR;
+			break;
+		}
+		src = bvec_kmap_local(&bv);
+		dst = src;
+		if (out)
+			dst = page_address(out->bi_io_vec[done >> PAGE_SHIFT].bv_page) +
+			      (done & ~PAGE_MASK);
+		if (encrypt)
+			envcrypt_aes_xts_encrypt(key, dst, src, sector_size,
+						 iv_sector >> io->ec->iv_shift);
+		else
+			envcrypt_aes_xts_decrypt(key, dst, src, sector_size,
+						 iv_sector >> io->ec->iv_shift);
+		kunmap_local(src);
+
+		bio_advance_iter_single(bio, &iter, sector_size);
+		done += sector_size;
+		iv_sector += io->ec->sector_step;
+		if (!(done % ENVCRYPT_FPU_CHUNK) && iter.bi_size) {
+			kernel_fpu_end();
+			kernel_fpu_begin();
+		}
+	}
+	kernel_fpu_end();
+
+	if (unlikely(status))
+		DMERR_LIMIT("a %u-byte sector crosses a page of the bio buffer",
+			    sector_size);
+	return status;
+}
+
+/*
  * Encrypt or decrypt the data of io->bio sector by sector.  With @out NULL
  * the data is transformed in place; otherwise it goes to the pages of @out,
  * one page per PAGE_SIZE bytes.  Every crypto sector must lie within one
@@ -313,6 +396,9 @@ static blk_status_t envcrypt_crypt_bio(struct envcrypt_io *io, struct bio *out,
 	struct bvec_iter iter = bio->bi_iter;
 	u64 iv_sector = io->iv_sector;
 	unsigned int done = 0;
+
+	if (ec->vaes_key)
+		return envcrypt_crypt_bio_vaes(io, out, encrypt);
 
 	envcrypt_init_request(ec, io);
 	while (iter.bi_size) {
@@ -407,24 +493,46 @@ static void envcrypt_write_endio(struct bio *clone)
 	bio_endio(bio);
 }
 
-static int envcrypt_map_write(struct dm_target *ti, struct envcrypt_io *io)
+/* Encrypt io->bio into bounce pages and send them down. */
+static void envcrypt_encrypt_and_submit(struct envcrypt_io *io)
 {
 	struct envcrypt *ec = io->ec;
 	struct bio *bio = io->bio;
 	struct bio *clone;
 
 	clone = envcrypt_alloc_bounce(ec, bio, bio->bi_iter.bi_size);
-	if (unlikely(envcrypt_crypt_bio(io, clone, true))) {
+	bio->bi_status = envcrypt_crypt_bio(io, clone, true);
+	if (unlikely(bio->bi_status)) {
 		envcrypt_free_bounce(ec, clone);
 		bio_put(clone);
-		return DM_MAPIO_KILL;
+		bio_endio(bio);
+		return;
 	}
-	clone->bi_iter.bi_sector = ec->start +
-				   dm_target_offset(ti, bio->bi_iter.bi_sector);
+	clone->bi_iter.bi_sector = io->sector;
 	clone->bi_ioprio = bio->bi_ioprio;
 	clone->bi_private = io;
 	clone->bi_end_io = envcrypt_write_endio;
 	dm_submit_bio_remap(bio, clone);
+}
+
+static void envcrypt_write_work(struct work_struct *work)
+{
+	envcrypt_encrypt_and_submit(container_of(work, struct envcrypt_io,
+						 work));
+}
+
+/*
+ * Encrypt here, in the submitter's context, when it may sleep (always, in
+ * practice); otherwise in the workqueue.
+ */
+static int envcrypt_map_write(struct envcrypt_io *io)
+{
+	if (likely(preemptible())) {
+		envcrypt_encrypt_and_submit(io);
+	} else {
+		INIT_WORK(&io->work, envcrypt_write_work);
+		queue_work(io->ec->crypt_wq, &io->work);
+	}
 	return DM_MAPIO_SUBMITTED;
 }
 
@@ -468,15 +576,14 @@ static void envcrypt_read_endio(struct bio *clone)
 	queue_work(io->ec->crypt_wq, &io->work);
 }
 
-static int envcrypt_map_read(struct dm_target *ti, struct envcrypt_io *io)
+static int envcrypt_map_read(struct envcrypt_io *io)
 {
 	struct envcrypt *ec = io->ec;
 	struct bio *bio = io->bio;
 	struct bio *clone;
 
 	clone = bio_alloc_clone(ec->dev->bdev, bio, GFP_NOIO, &ec->bs);
-	clone->bi_iter.bi_sector = ec->start +
-				   dm_target_offset(ti, bio->bi_iter.bi_sector);
+	clone->bi_iter.bi_sector = io->sector;
 	clone->bi_private = io;
 	clone->bi_end_io = envcrypt_read_endio;
 	dm_submit_bio_remap(bio, clone);
@@ -526,16 +633,17 @@ static int envcrypt_map(struct dm_target *ti, struct bio *bio)
 	io = dm_per_bio_data(bio, ti->per_io_data_size);
 	io->ec = ec;
 	io->bio = bio;
+	io->sector = ec->start + dm_target_offset(ti, bio->bi_iter.bi_sector);
 	io->iv_sector = dm_target_offset(ti, bio->bi_iter.bi_sector) +
 			ec->iv_offset;
 
 	switch (bio_op(bio)) {
 	case REQ_OP_READ:
-		return envcrypt_map_read(ti, io);
+		return envcrypt_map_read(io);
 	case REQ_OP_WRITE:
 		if (bio_sectors(bio) > ENVCRYPT_MAX_WRITE_SECTORS)
 			dm_accept_partial_bio(bio, ENVCRYPT_MAX_WRITE_SECTORS);
-		return envcrypt_map_write(ti, io);
+		return envcrypt_map_write(io);
 	default:
 		return DM_MAPIO_KILL;
 	}
@@ -556,10 +664,40 @@ static void envcrypt_dtr(struct dm_target *ti)
 	mutex_destroy(&ec->page_alloc_lock);
 	if (ec->tfm)
 		crypto_free_skcipher(ec->tfm);	/* wipes its key schedule */
+	if (ec->vaes_key)
+		envcrypt_aes_xts_wipe(ec->vaes_key);
+	kfree_sensitive(ec->vaes_key);
 	if (ec->dev)
 		dm_put_device(ti, ec->dev);
 	kfree(ec->key_ref);
 	kfree_sensitive(ec);
+}
+
+/*
+ * The built-in VAES AES-XTS where the CPU has it, unless crypto_api was
+ * asked for; else the kernel crypto API's best implementation.
+ */
+static int envcrypt_alloc_cipher(struct envcrypt *ec, char **error)
+{
+	if (ec->cipher->builtin_vaes && !ec->crypto_api &&
+	    envcrypt_xts_impl != ENVCRYPT_XTS_NONE) {
+		ec->vaes_key = kzalloc(sizeof(*ec->vaes_key), GFP_KERNEL);
+		if (!ec->vaes_key) {
+			*error = "Cannot allocate key schedule";
+			return -ENOMEM;
+		}
+		return 0;
+	}
+
+	ec->tfm = crypto_alloc_skcipher(ec->cipher->crypto_name, 0, 0);
+	if (IS_ERR(ec->tfm)) {
+		int r = PTR_ERR(ec->tfm);
+
+		ec->tfm = NULL;
+		*error = "Cannot allocate cipher: is the crypto module for it loaded?";
+		return r;
+	}
+	return 0;
 }
 
 static const struct envcrypt_cipher *envcrypt_find_cipher(const char *name)
@@ -576,7 +714,7 @@ static int envcrypt_parse_options(struct dm_target *ti, struct envcrypt *ec,
 				  struct dm_arg_set *as)
 {
 	static const struct dm_arg _args[] = {
-		{0, 4, "Invalid number of optional arguments"},
+		{0, 5, "Invalid number of optional arguments"},
 	};
 	bool seen_sector_size = false, seen_iv_large = false;
 	bool seen_wipe = false;
@@ -602,6 +740,8 @@ static int envcrypt_parse_options(struct dm_target *ti, struct envcrypt *ec,
 			seen = &seen_iv_large;
 		} else if (!strcmp(opt, ENVCRYPT_OPT_ALLOW_DISCARDS)) {
 			seen = &ec->allow_discards;
+		} else if (!strcmp(opt, ENVCRYPT_OPT_CRYPTO_API)) {
+			seen = &ec->crypto_api;
 		} else if (str_has_prefix(opt, ENVCRYPT_OPT_SECTOR_SIZE)) {
 			val = opt + strlen(ENVCRYPT_OPT_SECTOR_SIZE);
 			if (sscanf(val, "%u%c", &n, &dummy) != 1 ||
@@ -651,7 +791,7 @@ static int envcrypt_parse_options(struct dm_target *ti, struct envcrypt *ec,
  * device	the device holding the ciphertext
  * offset	where the ciphertext starts on it, in 512-byte sectors
  * opts		sector_size:<512|4096> iv_large_sectors allow_discards
- *		on_key_wipe:<queue|error>
+ *		on_key_wipe:<queue|error> crypto_api
  */
 static int envcrypt_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
@@ -749,12 +889,9 @@ static int envcrypt_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	if (r)
 		goto bad;
 
-	ec->tfm = crypto_alloc_skcipher(ec->cipher->crypto_name, 0, 0);
-	if (IS_ERR(ec->tfm)) {
-		r = PTR_ERR(ec->tfm);
-		ec->tfm = NULL;
+	r = envcrypt_alloc_cipher(ec, &ti->error);
+	if (r) {
 		kfree(key_ref);
-		ti->error = "Cannot allocate cipher: is the crypto module for it loaded?";
 		goto bad;
 	}
 	r = envcrypt_load_key(ec, key, key_ref, &ti->error);
@@ -782,7 +919,8 @@ static int envcrypt_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto bad;
 	}
 
-	ti->per_io_data_size = envcrypt_io_size(ec->tfm);
+	ti->per_io_data_size = ec->tfm ? envcrypt_io_size(ec->tfm) :
+					 sizeof(struct envcrypt_io);
 	ti->accounts_remapped_io = true;
 	ti->num_flush_bios = 1;
 	if (ec->allow_discards)
@@ -805,10 +943,14 @@ static void envcrypt_status(struct dm_target *ti, status_type_t type,
 
 	switch (type) {
 	case STATUSTYPE_INFO:
-		DMEMIT("cipher:%s sector_size:%u driver:%s key:%s kcv:",
-		       ec->cipher->name, ec->sector_size,
-		       crypto_skcipher_driver_name(ec->tfm),
-		       ec->key_valid ? "loaded" : "none");
+		DMEMIT("cipher:%s sector_size:%u driver:", ec->cipher->name,
+		       ec->sector_size);
+		if (ec->vaes_key)
+			DMEMIT("envcrypt-xts-aes-%s",
+			       envcrypt_aes_xts_impl_name(envcrypt_xts_impl));
+		else
+			DMEMIT("%s", crypto_skcipher_driver_name(ec->tfm));
+		DMEMIT(" key:%s kcv:", ec->key_valid ? "loaded" : "none");
 		if (ec->key_valid)
 			DMEMIT("%*phN", ENVCRYPT_KCV_SIZE, ec->kcv);
 		else
@@ -821,7 +963,7 @@ static void envcrypt_status(struct dm_target *ti, status_type_t type,
 		       ec->key_ref ?: "-", ec->iv_offset, ec->dev->name,
 		       (unsigned long long)ec->start);
 		nr_opts = (ec->sector_size != SECTOR_SIZE) + !!ec->iv_shift +
-			  ec->allow_discards +
+			  ec->allow_discards + ec->crypto_api +
 			  (ec->wipe_mode != ENVCRYPT_WIPE_QUEUE);
 		if (!nr_opts)
 			break;
@@ -835,6 +977,8 @@ static void envcrypt_status(struct dm_target *ti, status_type_t type,
 			DMEMIT(" %s", ENVCRYPT_OPT_ALLOW_DISCARDS);
 		if (ec->wipe_mode != ENVCRYPT_WIPE_QUEUE)
 			DMEMIT(" %serror", ENVCRYPT_OPT_ON_KEY_WIPE);
+		if (ec->crypto_api)
+			DMEMIT(" %s", ENVCRYPT_OPT_CRYPTO_API);
 		break;
 
 	case STATUSTYPE_IMA:
@@ -966,6 +1110,9 @@ static struct target_type envcrypt_target = {
 
 static int __init dm_envcrypt_init(void)
 {
+	envcrypt_xts_impl = envcrypt_aes_xts_probe();
+	DMINFO("built-in AES-XTS: %s",
+	       envcrypt_aes_xts_impl_name(envcrypt_xts_impl));
 	return dm_register_target(&envcrypt_target);
 }
 

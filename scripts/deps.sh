@@ -6,6 +6,7 @@ set -eu
 
 PACKAGES="
 make gcc libc6-dev pkg-config cpio gzip kmod python3
+libcmocka-dev libssl-dev
 linux-image-amd64 linux-headers-amd64
 qemu-system-x86 busybox-static
 dmsetup keyutils fio cryptsetup-bin e2fsprogs

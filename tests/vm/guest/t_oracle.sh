@@ -6,9 +6,17 @@
 
 . /tests/envcrypt-lib.sh
 
-# oracle_case SS IV_OFFSET LARGE OFFSET [WRITE_BS]
+# oracle_case SS IV_OFFSET LARGE OFFSET [WRITE_BS]: for both implementations
+# of envcrypt, the built-in one (the default) and the crypto API's
 oracle_case() {
-	local ss=$1 ivoff=$2 large=$3 off=$4 bs=${5:-64k}
+	oracle_engine_case "" "$@"
+	tidy
+	oracle_engine_case crypto_api "$@"
+}
+
+# oracle_engine_case ENGINE_OPT SS IV_OFFSET LARGE OFFSET [WRITE_BS]
+oracle_engine_case() {
+	local engine=$1 ss=$2 ivoff=$3 large=$4 off=$5 bs=${6:-64k}
 	local len=8192 key p
 
 	need_envcrypt
@@ -18,8 +26,12 @@ oracle_case() {
 	p=$(file_sha p)
 
 	# 1. Same plaintext, both targets: identical ciphertext.
-	dm_create env "$(envcrypt_table $len aes-xts-plain64 "$key" "$ivoff" /dev/ram0 "$off" "$ss" "$large")"
+	dm_create env "$(envcrypt_table $len aes-xts-plain64 "$key" "$ivoff" /dev/ram0 "$off" "$ss" "$large" $engine)"
 	dm_create ref "$(crypt_table $len aes-xts-plain64 "$key" "$ivoff" /dev/ram1 "$off" "$ss" "$large")"
+	case "$engine:$(dmsetup status env)" in
+	crypto_api:*driver:xts-aes-aesni\ *|:*driver:envcrypt-xts-aes-*) ;;
+	*) fail "engine '$engine' not in use: $(dmsetup status env)" ;;
+	esac
 	write_file_to /dev/mapper/env p "$bs"
 	write_file_to /dev/mapper/ref p "$bs"
 	assert_eq "$(raw_sha /dev/ram1 "$off" 2048)" \
@@ -31,7 +43,7 @@ oracle_case() {
 
 	# 2. Each reads what the other wrote.
 	dm_create ref "$(crypt_table $len aes-xts-plain64 "$key" "$ivoff" /dev/ram0 "$off" "$ss" "$large")"
-	dm_create env "$(envcrypt_table $len aes-xts-plain64 "$key" "$ivoff" /dev/ram1 "$off" "$ss" "$large")"
+	dm_create env "$(envcrypt_table $len aes-xts-plain64 "$key" "$ivoff" /dev/ram1 "$off" "$ss" "$large" $engine)"
 	assert_eq "$p" "$(dev_sha /dev/mapper/ref 1024)" "dm-crypt reads envcrypt's data"
 	assert_eq "$p" "$(dev_sha /dev/mapper/env 1024)" "envcrypt reads dm-crypt's data"
 }

@@ -40,11 +40,12 @@ test_malformed_tables_are_refused_with_specific_errors() {
 	refuse "Device too small for offset plus target length" "0 800 envcrypt aes-xts-plain64 $k 0 $d 16000"
 	refuse "Device too small for offset plus target length" "0 20000 envcrypt aes-xts-plain64 $k 0 $d 0"
 	refuse "Invalid number of optional arguments" "0 800 envcrypt aes-xts-plain64 $k 0 $d 0 x allow_discards"
-	refuse "Invalid number of optional arguments" "0 800 envcrypt aes-xts-plain64 $k 0 $d 0 5 a b c d e"
+	refuse "Invalid number of optional arguments" "0 800 envcrypt aes-xts-plain64 $k 0 $d 0 6 a b c d e f"
 	refuse "Fewer optional arguments than their count" "0 800 envcrypt aes-xts-plain64 $k 0 $d 0 2 allow_discards"
 	refuse "Unknown optional argument" "0 800 envcrypt aes-xts-plain64 $k 0 $d 0 1 same_cpu_crypt"
 	refuse "Optional argument given twice" "0 800 envcrypt aes-xts-plain64 $k 0 $d 0 2 allow_discards allow_discards"
 	refuse "Optional argument given twice" "0 800 envcrypt aes-xts-plain64 $k 0 $d 0 2 sector_size:4096 sector_size:512"
+	refuse "Optional argument given twice" "0 800 envcrypt aes-xts-plain64 $k 0 $d 0 2 crypto_api crypto_api"
 	refuse "Invalid sector_size: use 512 or 4096" "0 800 envcrypt aes-xts-plain64 $k 0 $d 0 1 sector_size:1024"
 	refuse "Invalid sector_size: use 512 or 4096" "0 800 envcrypt aes-xts-plain64 $k 0 $d 0 1 sector_size:4k"
 	refuse "Invalid on_key_wipe: use queue or error" "0 800 envcrypt aes-xts-plain64 $k 0 $d 0 1 on_key_wipe:drop"
@@ -93,9 +94,23 @@ test_status_info_names_cipher_driver_key_and_kcv() {
 	ramdisks 1 8192
 	k=$(hexkey 64)
 	hex2file "$k" keyfile
+	# the built-in implementation the module's probe chose at load
+	rmmod dm_envcrypt || fail "rmmod"
+	need_envcrypt
 	dm_create env "0 800 envcrypt aes-xts-plain64 $k 0 /dev/ram0 0 1 sector_size:4096"
-	assert_eq "0 800 envcrypt cipher:aes-xts-plain64 sector_size:4096 driver:xts-aes-aesni key:loaded kcv:$(kcv_of keyfile)" \
+	impl=$(dmesg | grep -o 'built-in AES-XTS: [a-z0-9-]*' | tail -n 1 | cut -d' ' -f3)
+	case $impl in
+	aesni-avx2|vaes-avx2) ;;
+	*) fail "module did not log a usable built-in AES-XTS: '$impl'" ;;
+	esac
+	assert_eq "0 800 envcrypt cipher:aes-xts-plain64 sector_size:4096 driver:envcrypt-xts-aes-$impl key:loaded kcv:$(kcv_of keyfile)" \
 		"$(dmsetup status env)" "status"
+	dmsetup remove env
+	dm_create env "0 800 envcrypt aes-xts-plain64 $k 0 /dev/ram0 0 2 crypto_api sector_size:4096"
+	assert_eq "0 800 envcrypt cipher:aes-xts-plain64 sector_size:4096 driver:xts-aes-aesni key:loaded kcv:$(kcv_of keyfile)" \
+		"$(dmsetup status env)" "status with crypto_api"
+	assert_eq "0 800 envcrypt aes-xts-plain64 - 0 1:0 0 2 sector_size:4096 crypto_api" \
+		"$(dmsetup table env)" "table with crypto_api"
 }
 
 test_odd_sized_devices_use_every_sector() {

@@ -159,3 +159,22 @@ tidy() {
 	fi
 	return 0
 }
+
+# selected A B: whether ENVCRYPT_TESTS (comma-separated globs, empty for
+# all) picks the run named "A:B" (file:test, job:device): a glob may match
+# A:B, A, B, or A without ".sh"
+# shellcheck disable=SC2254 # $glob is a pattern
+selected() {
+	local glob ifs=$IFS ret=1
+
+	[ -z "$ENVCRYPT_TESTS" ] && return 0
+	IFS=,
+	for glob in $ENVCRYPT_TESTS; do
+		case "$1:$2" in $glob) ret=0 ;; esac
+		case "$1" in $glob) ret=0 ;; esac
+		case "$2" in $glob) ret=0 ;; esac
+		case "${1%.sh}" in $glob) ret=0 ;; esac
+	done
+	IFS=$ifs
+	return $ret
+}

@@ -80,22 +80,6 @@ case $scale in
 '' | *[!0-9]*) fail "envcrypt.bench_scale=$scale is not a number" ;;
 esac
 
-# selected JOB DEVICE: whether ENVCRYPT_TESTS picks this run
-# shellcheck disable=SC2254 # $glob is a pattern
-selected() {
-	local glob ifs=$IFS ret=1
-
-	[ -z "$ENVCRYPT_TESTS" ] && return 0
-	IFS=,
-	for glob in $ENVCRYPT_TESTS; do
-		case "$1:$2" in $glob) ret=0 ;; esac
-		case "$1" in $glob) ret=0 ;; esac
-		case "$2" in $glob) ret=0 ;; esac
-	done
-	IFS=$ifs
-	return $ret
-}
-
 # path_of DEVICE: its block device node
 path_of() {
 	case $1 in

@@ -27,23 +27,6 @@ passed=0
 failed=0
 skipped=0
 
-# selected FILE TEST: whether ENVCRYPT_TESTS picks this test
-# shellcheck disable=SC2254 # $glob is a pattern
-selected() {
-	local glob ifs=$IFS ret=1
-
-	[ -z "$ENVCRYPT_TESTS" ] && return 0
-	IFS=,
-	for glob in $ENVCRYPT_TESTS; do
-		case "$1:$2" in $glob) ret=0 ;; esac
-		case "$2" in $glob) ret=0 ;; esac
-		case "$1" in $glob) ret=0 ;; esac
-		case "${1%.sh}" in $glob) ret=0 ;; esac
-	done
-	IFS=$ifs
-	return $ret
-}
-
 # tests_in FILE: its test functions, in order of definition
 tests_in() {
 	sed -n 's/^\(test_[A-Za-z0-9_]*\)[[:space:]]*().*/\1/p' "$1"

@@ -17,6 +17,13 @@ step() { printf '\n=== %s\n' "$*"; }
 fail() { echo "DEMO FAILED: $*"; exit 1; }
 
 MARKER="customer-record-4242-do-not-leak"
+TABLE="0 131072 envcrypt aes-xts-plain64 :64:logon:envcrypt:demo 0 /dev/ram0 0"
+
+# check_records WHO: records.txt on /mnt/vol has the sha256 written
+check_records() {
+	[ "$(sha256sum /mnt/vol/records.txt | cut -d' ' -f1)" = "$sha" ] ||
+		fail "$1 reads different data"
+}
 
 step "A 64 MiB RAM disk stands in for the customer's disk"
 modprobe brd rd_nr=1 rd_size=65536
@@ -29,9 +36,8 @@ keyctl padd logon envcrypt:demo @u </tmp/dk >/dev/null
 keyctl show @u | sed -n '2,$p'
 echo "(logon keys cannot be read back from userspace)"
 
-step "Map it: dmsetup create vol --table '0 131072 envcrypt aes-xts-plain64 :64:logon:envcrypt:demo 0 /dev/ram0 0'"
-dmsetup create vol --table \
-	"0 131072 envcrypt aes-xts-plain64 :64:logon:envcrypt:demo 0 /dev/ram0 0"
+step "Map it: dmsetup create vol --table '$TABLE'"
+dmsetup create vol --table "$TABLE"
 dmsetup mknodes vol
 echo "dmsetup table vol:  $(dmsetup table --showkeys vol)"
 echo "dmsetup status vol: $(dmsetup status vol)"
@@ -62,15 +68,13 @@ dmsetup remove vol
 cryptsetup open --type plain --cipher aes-xts-plain64 --key-size 512 \
 	--key-file /tmp/dk /dev/ram0 oracle
 mount -o ro /dev/mapper/oracle /mnt/vol
-[ "$(sha256sum /mnt/vol/records.txt | cut -d' ' -f1)" = "$sha" ] ||
-	fail "dm-crypt reads different data"
+check_records dm-crypt
 echo "dm-crypt reads records.txt with the same sha256: $sha"
 umount /mnt/vol
 cryptsetup close oracle
 
 step "Revoke the key from a live volume: I/O waits, nothing is lost"
-dmsetup create vol --table \
-	"0 131072 envcrypt aes-xts-plain64 :64:logon:envcrypt:demo 0 /dev/ram0 0"
+dmsetup create vol --table "$TABLE"
 dmsetup mknodes vol
 dmsetup suspend vol
 dmsetup message vol 0 key wipe
@@ -89,8 +93,7 @@ dmsetup resume vol
 wait $reader
 echo "key set from the keyring again, resumed; the reader finished"
 mount -o ro /dev/mapper/vol /mnt/vol
-[ "$(sha256sum /mnt/vol/records.txt | cut -d' ' -f1)" = "$sha" ] ||
-	fail "data changed across the revocation"
+check_records "the volume after revocation"
 echo "records.txt intact: $sha"
 umount /mnt/vol
 dmsetup remove vol

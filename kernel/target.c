@@ -15,6 +15,7 @@
  */
 
 #include <asm/fpu/api.h>
+#include <crypto/algapi.h>
 #include <crypto/sha2.h>
 #include <crypto/skcipher.h>
 #include <keys/user-type.h>
@@ -82,6 +83,7 @@ struct envcrypt {
 	bool crypto_api;		/* never the built-in implementation */
 	enum envcrypt_wipe_mode wipe_mode;
 
+	struct mutex key_lock;		/* key state, key_ref, suspended */
 	bool key_valid;
 	bool suspended;
 	char *key_ref;			/* ":<size>:logon:<desc>", NULL if hex */
@@ -114,9 +116,9 @@ static struct skcipher_request *envcrypt_io_req(struct envcrypt_io *io)
 
 static unsigned int envcrypt_io_size(struct crypto_skcipher *tfm)
 {
-	return ALIGN(sizeof(struct envcrypt_io), CRYPTO_MINALIGN) +
-	       sizeof(struct skcipher_request) +
-	       crypto_skcipher_reqsize(tfm);
+	return ALIGN(ALIGN(sizeof(struct envcrypt_io), CRYPTO_MINALIGN) +
+		     sizeof(struct skcipher_request) +
+		     crypto_skcipher_reqsize(tfm), CRYPTO_MINALIGN);
 }
 
 /* ---- keys ---------------------------------------------------------- */
@@ -175,6 +177,20 @@ static int envcrypt_read_keyring(const char *desc, u8 *key,
 }
 
 /*
+ * XTS with two equal keys is weak (IEEE 1619-2007, 5.1): refuse it for
+ * every implementation alike, as the kernel's xts does in FIPS mode.
+ */
+static int envcrypt_check_xts_key(u8 *key, unsigned int key_size,
+				  char **error)
+{
+	if (crypto_memneq(key, key + key_size / 2, key_size / 2))
+		return 0;
+	memzero_explicit(key, key_size);
+	*error = "Weak XTS key: its two halves are equal";
+	return -EINVAL;
+}
+
+/*
  * Parse @key_string, "<hex>" or ":<size>:logon:<desc>", into @key.  On
  * success *@key_ref is a copy of a keyring reference, or NULL for a hex key.
  */
@@ -204,7 +220,7 @@ static int envcrypt_parse_key(struct envcrypt *ec, const char *key_string,
 			*error = "Invalid hex key: not a hex digit";
 			return -EINVAL;
 		}
-		return 0;
+		return envcrypt_check_xts_key(key, key_size, error);
 	}
 
 	/* ":<size>:<type>:<description>" */
@@ -230,6 +246,8 @@ static int envcrypt_parse_key(struct envcrypt *ec, const char *key_string,
 	desc = sep + 1;
 
 	r = envcrypt_read_keyring(desc, key, key_size, error);
+	if (!r)
+		r = envcrypt_check_xts_key(key, key_size, error);
 	if (r)
 		return r;
 
@@ -242,9 +260,12 @@ static int envcrypt_parse_key(struct envcrypt *ec, const char *key_string,
 	return 0;
 }
 
+static void envcrypt_wipe_key(struct envcrypt *ec);
+
 /*
  * Make @key the data key, @key_ref (owned from now on) its keyring
- * reference.  Only with no I/O in flight.
+ * reference.  Only with no I/O in flight.  If the cipher refuses the key,
+ * the old key is gone too: the device is left without one.
  */
 static int envcrypt_load_key(struct envcrypt *ec, const u8 *key,
 			     char *key_ref, char **error)
@@ -257,8 +278,9 @@ static int envcrypt_load_key(struct envcrypt *ec, const u8 *key,
 	else
 		r = crypto_skcipher_setkey(ec->tfm, key, ec->cipher->key_size);
 	if (r) {
-		*error = "Cannot set cipher key (weak or malformed XTS key?)";
+		*error = "Cannot set cipher key";
 		kfree(key_ref);
+		envcrypt_wipe_key(ec);
 		return r;
 	}
 	envcrypt_compute_kcv(key, ec->cipher->key_size, ec->kcv);
@@ -552,9 +574,11 @@ static void envcrypt_decrypt_work(struct work_struct *work)
 }
 
 /*
- * The ciphertext has arrived.  Decrypt it here if this context may sleep
- * (a synchronous lower device completes in the submitter's context), else
- * in the workqueue (interrupt completions).
+ * The ciphertext has arrived.  With the built-in cipher, which never
+ * sleeps, decrypt it right here when preemption is on (a synchronous lower
+ * device completes in the submitter's context).  The crypto API may sleep,
+ * and preemptible() cannot see an RCU read-side section (PREEMPT_RCU):
+ * like interrupt completions, it goes to the workqueue.
  */
 static void envcrypt_read_endio(struct bio *clone)
 {
@@ -568,7 +592,7 @@ static void envcrypt_read_endio(struct bio *clone)
 		bio_endio(bio);
 		return;
 	}
-	if (preemptible()) {
+	if (io->ec->vaes_key && preemptible()) {
 		envcrypt_decrypt_and_end(io);
 		return;
 	}
@@ -610,8 +634,9 @@ static int envcrypt_map(struct dm_target *ti, struct bio *bio)
 		return DM_MAPIO_KILL;
 
 	/*
-	 * Empty flushes and discards carry no data: remap them.  A flush with
-	 * data goes the write path, flag and all.
+	 * Empty flushes and discards carry no data: remap them.  (dm core
+	 * splits a flush with data into an empty flush and the data; should
+	 * one arrive whole, it takes the write path, flag and all.)
 	 */
 	if (unlikely(bio_op(bio) == REQ_OP_DISCARD ||
 		     (bio->bi_opf & REQ_PREFLUSH && !bio_has_data(bio)))) {
@@ -662,6 +687,7 @@ static void envcrypt_dtr(struct dm_target *ti)
 	bioset_exit(&ec->bs);
 	mempool_exit(&ec->page_pool);
 	mutex_destroy(&ec->page_alloc_lock);
+	mutex_destroy(&ec->key_lock);
 	if (ec->tfm)
 		crypto_free_skcipher(ec->tfm);	/* wipes its key schedule */
 	if (ec->vaes_key)
@@ -805,6 +831,8 @@ static int envcrypt_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	int r;
 
 	if (argc < 5) {
+		if (argc > 1)
+			memzero_explicit(argv[1], strlen(argv[1]));
 		ti->error = "Not enough arguments";
 		return -EINVAL;
 	}
@@ -816,6 +844,7 @@ static int envcrypt_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 	ti->private = ec;
 	mutex_init(&ec->page_alloc_lock);
+	mutex_init(&ec->key_lock);
 	ec->sector_size = SECTOR_SIZE;
 	ec->wipe_mode = ENVCRYPT_WIPE_QUEUE;
 
@@ -920,7 +949,7 @@ static int envcrypt_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 
 	ti->per_io_data_size = ec->tfm ? envcrypt_io_size(ec->tfm) :
-					 sizeof(struct envcrypt_io);
+		ALIGN(sizeof(struct envcrypt_io), CRYPTO_MINALIGN);
 	ti->accounts_remapped_io = true;
 	ti->num_flush_bios = 1;
 	if (ec->allow_discards)
@@ -928,6 +957,7 @@ static int envcrypt_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	return 0;
 
 bad:
+	memzero_explicit(argv[1], strlen(argv[1]));
 	memzero_explicit(key, sizeof(key));
 	envcrypt_dtr(ti);
 	return r;
@@ -943,6 +973,7 @@ static void envcrypt_status(struct dm_target *ti, status_type_t type,
 
 	switch (type) {
 	case STATUSTYPE_INFO:
+		mutex_lock(&ec->key_lock);
 		DMEMIT("cipher:%s sector_size:%u driver:", ec->cipher->name,
 		       ec->sector_size);
 		if (ec->vaes_key)
@@ -955,13 +986,16 @@ static void envcrypt_status(struct dm_target *ti, status_type_t type,
 			DMEMIT("%*phN", ENVCRYPT_KCV_SIZE, ec->kcv);
 		else
 			DMEMIT("-");
+		mutex_unlock(&ec->key_lock);
 		break;
 
 	case STATUSTYPE_TABLE:
 		/* Never the key itself: its keyring reference, or "-". */
+		mutex_lock(&ec->key_lock);
 		DMEMIT("%s %s %llu %s %llu", ec->cipher->name,
 		       ec->key_ref ?: "-", ec->iv_offset, ec->dev->name,
 		       (unsigned long long)ec->start);
+		mutex_unlock(&ec->key_lock);
 		nr_opts = (ec->sector_size != SECTOR_SIZE) + !!ec->iv_shift +
 			  ec->allow_discards + ec->crypto_api +
 			  (ec->wipe_mode != ENVCRYPT_WIPE_QUEUE);
@@ -994,27 +1028,32 @@ static void envcrypt_postsuspend(struct dm_target *ti)
 {
 	struct envcrypt *ec = ti->private;
 
+	mutex_lock(&ec->key_lock);
 	ec->suspended = true;
+	mutex_unlock(&ec->key_lock);
 }
 
+/*
+ * Messages change the key only while "suspended" holds, under key_lock;
+ * the key is checked and "suspended" cleared under the same lock, so no
+ * key change can slip in between this check and the resume.
+ */
 static int envcrypt_preresume(struct dm_target *ti)
 {
 	struct envcrypt *ec = ti->private;
 	char name[DM_NAME_LEN];
+	int r = 0;
 
+	mutex_lock(&ec->key_lock);
 	if (!ec->key_valid && ec->wipe_mode == ENVCRYPT_WIPE_QUEUE) {
 		DMERR("%s: no key loaded: send \"key set\" before resuming (I/O stays queued)",
 		      envcrypt_name(ti, name));
-		return -ENOKEY;
+		r = -ENOKEY;
+	} else {
+		ec->suspended = false;
 	}
-	return 0;
-}
-
-static void envcrypt_resume(struct dm_target *ti)
-{
-	struct envcrypt *ec = ti->private;
-
-	ec->suspended = false;
+	mutex_unlock(&ec->key_lock);
+	return r;
 }
 
 /*
@@ -1022,49 +1061,59 @@ static void envcrypt_resume(struct dm_target *ti)
  *   "key wipe"		forget the data key
  *   "key set <key>"	load a data key, hex or :<size>:logon:<description>
  */
-static int envcrypt_message(struct dm_target *ti, unsigned int argc,
-			    char **argv, char *result, unsigned int maxlen)
+static int envcrypt_key_message(struct envcrypt *ec, const char *devname,
+				unsigned int argc, char **argv)
 {
-	struct envcrypt *ec = ti->private;
+	bool wipe = argc == 2 && !strcasecmp(argv[1], "wipe");
+	bool set = argc == 3 && !strcasecmp(argv[1], "set");
 	u8 key[ENVCRYPT_MAX_KEY_SIZE];
-	char name[DM_NAME_LEN];
-	const char *devname = envcrypt_name(ti, name);
 	char *error = NULL;
 	char *key_ref;
 	int r;
 
-	if (argc < 2 || strcasecmp(argv[0], "key")) {
+	if (argc < 2 || strcasecmp(argv[0], "key") || (!wipe && !set)) {
 		DMWARN("%s: unknown message: use \"key set <key>\" or \"key wipe\"",
 		       devname);
 		return -EINVAL;
 	}
+
+	mutex_lock(&ec->key_lock);
 	if (!ec->suspended) {
 		DMWARN("%s: \"key %s\" refused: the device is not suspended; suspend it first",
-		       devname, argv[1]);
-		return -EBUSY;
-	}
-
-	if (argc == 2 && !strcasecmp(argv[1], "wipe")) {
+		       devname, wipe ? "wipe" : "set");
+		r = -EBUSY;
+	} else if (wipe) {
 		envcrypt_wipe_key(ec);
 		DMINFO("%s: key wiped", devname);
-		return 0;
-	}
-	if (argc == 3 && !strcasecmp(argv[1], "set")) {
+		r = 0;
+	} else {
 		r = envcrypt_parse_key(ec, argv[2], key, &key_ref, &error);
-		memzero_explicit(argv[2], strlen(argv[2]));
 		if (!r)
 			r = envcrypt_load_key(ec, key, key_ref, &error);
 		memzero_explicit(key, sizeof(key));
-		if (r) {
-			DMWARN("%s: key set refused: %s", devname, error);
-			return r;
-		}
-		DMINFO("%s: key set", devname);
-		return 0;
+		if (r)
+			DMWARN("%s: key set refused: %s%s", devname, error,
+			       ec->key_valid ? "" : "; the device has no key now");
+		else
+			DMINFO("%s: key set", devname);
 	}
-	DMWARN("%s: unknown message: use \"key set <key>\" or \"key wipe\"",
-	       devname);
-	return -EINVAL;
+	mutex_unlock(&ec->key_lock);
+	return r;
+}
+
+static int envcrypt_message(struct dm_target *ti, unsigned int argc,
+			    char **argv, char *result, unsigned int maxlen)
+{
+	char name[DM_NAME_LEN];
+	unsigned int i;
+	int r;
+
+	r = envcrypt_key_message(ti->private, envcrypt_name(ti, name), argc,
+				 argv);
+	/* Whatever the outcome, no key bytes stay in the ioctl buffer. */
+	for (i = 1; i < argc; i++)
+		memzero_explicit(argv[i], strlen(argv[i]));
+	return r;
 }
 
 static int envcrypt_iterate_devices(struct dm_target *ti,
@@ -1102,7 +1151,6 @@ static struct target_type envcrypt_target = {
 	.status		 = envcrypt_status,
 	.postsuspend	 = envcrypt_postsuspend,
 	.preresume	 = envcrypt_preresume,
-	.resume		 = envcrypt_resume,
 	.message	 = envcrypt_message,
 	.iterate_devices = envcrypt_iterate_devices,
 	.io_hints	 = envcrypt_io_hints,

@@ -37,6 +37,14 @@ test_unknown_messages_refused() {
 	expect_fail_dmesg "unknown message" dmsetup message w 0 hello world
 	expect_fail_dmesg "key set refused: Key size does not match cipher" \
 		dmsetup message w 0 key set 0011
+	# "set" forgotten: the key must not be echoed to the log
+	expect_fail_dmesg "unknown message" dmsetup message w 0 key "$k"
+	dmesg | grep -q "$(echo "$k" | cut -c1-32)" && fail "key bytes in dmesg"
+	# a key the cipher refuses leaves no key (status says so), not the old one
+	expect_fail_dmesg "key set refused: Weak XTS key: its two halves are equal" \
+		dmsetup message w 0 key set "$(echo "$k" | cut -c1-64)$(echo "$k" | cut -c1-64)"
+	assert_eq "key:loaded kcv:$(kcv_of keyfile)" "$(dmsetup status w | grep -o 'key:.*')" \
+		"a key refused before loading keeps the old one"
 	dmsetup resume w || fail "resume after refused messages"
 	assert_eq "$(file_sha p)" "$(dev_sha /dev/mapper/w 256)" "data"
 }

@@ -54,6 +54,10 @@ test_malformed_tables_are_refused_with_specific_errors() {
 	refuse "Target length is not a multiple of sector_size" "0 801 envcrypt aes-xts-plain64 $k 0 $d 0 1 sector_size:4096"
 	refuse "Too many arguments" "0 800 envcrypt aes-xts-plain64 $k 0 $d 0 1 allow_discards extra"
 	refuse "Key size does not match cipher" "0 800 envcrypt sm4-xts-plain64 $k 0 $d 0"
+	refuse "Weak XTS key: its two halves are equal" "0 800 envcrypt aes-xts-plain64 $k32$k32 0 $d 0"
+	head -c 32 /dev/urandom >half
+	cat half half | keyctl padd logon envcrypt:weak @u >/dev/null
+	refuse "Weak XTS key: its two halves are equal" "0 800 envcrypt aes-xts-plain64 :64:logon:envcrypt:weak 0 $d 0"
 
 	# After all that, a good line works.
 	dm_create good "0 800 envcrypt aes-xts-plain64 $k 0 $d 0"

@@ -9,9 +9,11 @@
  * better, from the kernel keyring; it can be wiped and set again while the
  * device is suspended.
  *
- * Reads and writes are encrypted in the context that submits or completes
- * them whenever that context may sleep, and in a per-device workqueue
- * otherwise: no hop through a thread on the fast path.
+ * AES-XTS runs on a built-in implementation (xts-aes-vaes.c) where the CPU
+ * allows, else on the kernel crypto API.  Writes are encrypted in the
+ * submitter's context, reads decrypted in the completing one when that is
+ * safe, and in a per-device workqueue otherwise: no hop through a thread
+ * on the fast path.
  */
 
 #include <asm/fpu/api.h>
@@ -47,7 +49,7 @@ struct envcrypt_cipher {
 	const char *name;		/* in the table: "aes-xts-plain64" */
 	const char *crypto_name;	/* for the crypto API: "xts(aes)" */
 	unsigned int key_size;		/* bytes, both XTS halves */
-	bool builtin_vaes;		/* xts-aes-vaes.c implements it */
+	bool builtin_xts;		/* xts-aes-vaes.c implements it */
 };
 
 /*
@@ -74,7 +76,7 @@ struct envcrypt {
 	u64 iv_offset;			/* added to the sector for the IV */
 	const struct envcrypt_cipher *cipher;
 	struct crypto_skcipher *tfm;		/* the crypto API's cipher */
-	struct envcrypt_aes_xts_key *vaes_key;	/* or the built-in VAES one */
+	struct envcrypt_aes_xts_key *builtin_key; /* or the built-in AES-XTS */
 
 	unsigned int sector_size;	/* crypto sector, 512 or 4096 bytes */
 	unsigned int sector_step;	/* sector_size in 512-byte units */
@@ -272,8 +274,8 @@ static int envcrypt_load_key(struct envcrypt *ec, const u8 *key,
 {
 	int r;
 
-	if (ec->vaes_key)
-		r = envcrypt_aes_xts_setkey(ec->vaes_key, key,
+	if (ec->builtin_key)
+		r = envcrypt_aes_xts_setkey(ec->builtin_key, key,
 					    ec->cipher->key_size);
 	else
 		r = crypto_skcipher_setkey(ec->tfm, key, ec->cipher->key_size);
@@ -300,8 +302,8 @@ static void envcrypt_wipe_key(struct envcrypt *ec)
 
 	ec->key_valid = false;
 	memset(ec->kcv, 0, sizeof(ec->kcv));
-	if (ec->vaes_key) {
-		envcrypt_aes_xts_wipe(ec->vaes_key);
+	if (ec->builtin_key) {
+		envcrypt_aes_xts_wipe(ec->builtin_key);
 		return;
 	}
 	get_random_bytes(key, ec->cipher->key_size);
@@ -353,10 +355,10 @@ static int envcrypt_crypt_sector(struct envcrypt *ec, struct envcrypt_io *io,
  * process context only (see envcrypt_map_write and envcrypt_read_endio),
  * where the FPU is always usable.
  */
-static blk_status_t envcrypt_crypt_bio_vaes(struct envcrypt_io *io,
-					    struct bio *out, bool encrypt)
+static blk_status_t envcrypt_crypt_bio_builtin(struct envcrypt_io *io,
+					       struct bio *out, bool encrypt)
 {
-	const struct envcrypt_aes_xts_key *key = io->ec->vaes_key;
+	const struct envcrypt_aes_xts_key *key = io->ec->builtin_key;
 	unsigned int sector_size = io->ec->sector_size;
 	struct bio *bio = io->bio;
 	struct bvec_iter iter = bio->bi_iter;
@@ -419,8 +421,8 @@ static blk_status_t envcrypt_crypt_bio(struct envcrypt_io *io, struct bio *out,
 	u64 iv_sector = io->iv_sector;
 	unsigned int done = 0;
 
-	if (ec->vaes_key)
-		return envcrypt_crypt_bio_vaes(io, out, encrypt);
+	if (ec->builtin_key)
+		return envcrypt_crypt_bio_builtin(io, out, encrypt);
 
 	envcrypt_init_request(ec, io);
 	while (iter.bi_size) {
@@ -592,7 +594,7 @@ static void envcrypt_read_endio(struct bio *clone)
 		bio_endio(bio);
 		return;
 	}
-	if (io->ec->vaes_key && preemptible()) {
+	if (io->ec->builtin_key && preemptible()) {
 		envcrypt_decrypt_and_end(io);
 		return;
 	}
@@ -690,9 +692,9 @@ static void envcrypt_dtr(struct dm_target *ti)
 	mutex_destroy(&ec->key_lock);
 	if (ec->tfm)
 		crypto_free_skcipher(ec->tfm);	/* wipes its key schedule */
-	if (ec->vaes_key)
-		envcrypt_aes_xts_wipe(ec->vaes_key);
-	kfree_sensitive(ec->vaes_key);
+	if (ec->builtin_key)
+		envcrypt_aes_xts_wipe(ec->builtin_key);
+	kfree_sensitive(ec->builtin_key);
 	if (ec->dev)
 		dm_put_device(ti, ec->dev);
 	kfree(ec->key_ref);
@@ -700,15 +702,15 @@ static void envcrypt_dtr(struct dm_target *ti)
 }
 
 /*
- * The built-in VAES AES-XTS where the CPU has it, unless crypto_api was
- * asked for; else the kernel crypto API's best implementation.
+ * The built-in AES-XTS where the CPU has what it needs, unless crypto_api
+ * was asked for; else the kernel crypto API's best implementation.
  */
 static int envcrypt_alloc_cipher(struct envcrypt *ec, char **error)
 {
-	if (ec->cipher->builtin_vaes && !ec->crypto_api &&
+	if (ec->cipher->builtin_xts && !ec->crypto_api &&
 	    envcrypt_xts_impl != ENVCRYPT_XTS_NONE) {
-		ec->vaes_key = kzalloc(sizeof(*ec->vaes_key), GFP_KERNEL);
-		if (!ec->vaes_key) {
+		ec->builtin_key = kzalloc(sizeof(*ec->builtin_key), GFP_KERNEL);
+		if (!ec->builtin_key) {
 			*error = "Cannot allocate key schedule";
 			return -ENOMEM;
 		}
@@ -976,7 +978,7 @@ static void envcrypt_status(struct dm_target *ti, status_type_t type,
 		mutex_lock(&ec->key_lock);
 		DMEMIT("cipher:%s sector_size:%u driver:", ec->cipher->name,
 		       ec->sector_size);
-		if (ec->vaes_key)
+		if (ec->builtin_key)
 			DMEMIT("envcrypt-xts-aes-%s",
 			       envcrypt_aes_xts_impl_name(envcrypt_xts_impl));
 		else

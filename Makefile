@@ -37,7 +37,14 @@ check: deps
 check-unit:
 	$(MAKE) -C tests/unit check
 
-check-vm:
+# Programs the guest tests run, built on the host.
+TEST_TOOLS := build/bin/sm4-xts-ref
+
+build/bin/%: tests/vm/tools/%.c
+	@mkdir -p build/bin
+	$(CC) -O2 -Wall -Wextra -Werror -o $@ $< -lcrypto
+
+check-vm: $(TEST_TOOLS)
 	tests/vm/run.sh check
 
 demo: deps

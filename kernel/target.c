@@ -9,8 +9,9 @@
  * better, from the kernel keyring; it can be wiped and set again while the
  * device is suspended.
  *
- * AES-XTS runs on a built-in implementation (xts-aes-vaes.c) where the CPU
- * allows, else on the kernel crypto API.  Writes are encrypted in the
+ * AES-XTS and SM4-XTS run on built-in implementations (xts-aes-vaes.c,
+ * sm4-xts.c) where the CPU allows, else on the kernel crypto API, to which
+ * the module also offers an SM4 cipher (sm4-crypto.c).  Writes are encrypted in the
  * submitter's context, reads decrypted in the completing one when that is
  * safe, and in a per-device workqueue otherwise: no hop through a thread
  * on the fast path.
@@ -34,6 +35,8 @@
 #include <linux/workqueue.h>
 
 #include "dm-envcrypt.h"
+#include "sm4-crypto.h"
+#include "sm4-xts.h"
 #include "xts-aes-vaes.h"
 
 #define DM_MSG_PREFIX ENVCRYPT_TARGET_NAME
@@ -45,24 +48,37 @@
 #define ENVCRYPT_MAX_WRITE_SECTORS \
 	((BIO_MAX_VECS << PAGE_SHIFT) >> SECTOR_SHIFT)
 
+enum envcrypt_builtin_cipher {
+	ENVCRYPT_BUILTIN_AES_XTS,	/* xts-aes-vaes.c */
+	ENVCRYPT_BUILTIN_SM4_XTS,	/* sm4-xts.c */
+};
+
 struct envcrypt_cipher {
 	const char *name;		/* in the table: "aes-xts-plain64" */
 	const char *crypto_name;	/* for the crypto API: "xts(aes)" */
+	const char *block_name;		/* in driver names: "aes" */
 	unsigned int key_size;		/* bytes, both XTS halves */
-	bool builtin_xts;		/* xts-aes-vaes.c implements it */
+	enum envcrypt_builtin_cipher builtin;
+};
+
+static const struct envcrypt_cipher envcrypt_ciphers[] = {
+	{ ENVCRYPT_CIPHER_AES_XTS, "xts(aes)", "aes", ENVCRYPT_AES_XTS_KEY_SIZE,
+	  ENVCRYPT_BUILTIN_AES_XTS },
+	{ ENVCRYPT_CIPHER_SM4_XTS, "xts(sm4)", "sm4", ENVCRYPT_SM4_XTS_KEY_SIZE,
+	  ENVCRYPT_BUILTIN_SM4_XTS },
 };
 
 /*
- * The built-in AES-XTS this CPU can run, probed once at module load with
- * a known-answer test (some emulators advertise VAES and get it wrong).
+ * The built-in implementations this CPU can run, probed once at module
+ * load with known-answer tests (some emulators advertise VAES and get it
+ * wrong).  The generic SM4-XTS runs anywhere.
  */
-static enum envcrypt_aes_xts_impl envcrypt_xts_impl __ro_after_init;
+static enum envcrypt_aes_xts_impl envcrypt_aes_impl __ro_after_init;
+static enum envcrypt_sm4_xts_impl envcrypt_sm4_impl __ro_after_init;
 
-static const struct envcrypt_cipher envcrypt_ciphers[] = {
-	{ ENVCRYPT_CIPHER_AES_XTS, "xts(aes)", ENVCRYPT_AES_XTS_KEY_SIZE,
-	  true },
-	{ ENVCRYPT_CIPHER_SM4_XTS, "xts(sm4)", ENVCRYPT_SM4_XTS_KEY_SIZE,
-	  false },
+union envcrypt_builtin_key {
+	struct envcrypt_aes_xts_key aes;
+	struct envcrypt_sm4_xts_key sm4;
 };
 
 enum envcrypt_wipe_mode {
@@ -76,7 +92,7 @@ struct envcrypt {
 	u64 iv_offset;			/* added to the sector for the IV */
 	const struct envcrypt_cipher *cipher;
 	struct crypto_skcipher *tfm;		/* the crypto API's cipher */
-	struct envcrypt_aes_xts_key *builtin_key; /* or the built-in AES-XTS */
+	union envcrypt_builtin_key *builtin_key;	/* or the built-in one */
 
 	unsigned int sector_size;	/* crypto sector, 512 or 4096 bytes */
 	unsigned int sector_step;	/* sector_size in 512-byte units */
@@ -121,6 +137,59 @@ static unsigned int envcrypt_io_size(struct crypto_skcipher *tfm)
 	return ALIGN(ALIGN(sizeof(struct envcrypt_io), CRYPTO_MINALIGN) +
 		     sizeof(struct skcipher_request) +
 		     crypto_skcipher_reqsize(tfm), CRYPTO_MINALIGN);
+}
+
+/* ---- the built-in ciphers ------------------------------------------ */
+
+static bool envcrypt_builtin_usable(const struct envcrypt_cipher *cipher)
+{
+	if (cipher->builtin == ENVCRYPT_BUILTIN_SM4_XTS)
+		return true;
+	return envcrypt_aes_impl != ENVCRYPT_XTS_NONE;
+}
+
+static const char *envcrypt_builtin_impl(const struct envcrypt *ec)
+{
+	if (ec->cipher->builtin == ENVCRYPT_BUILTIN_SM4_XTS)
+		return envcrypt_sm4_xts_impl_name(envcrypt_sm4_impl);
+	return envcrypt_aes_xts_impl_name(envcrypt_aes_impl);
+}
+
+static int envcrypt_builtin_setkey(struct envcrypt *ec, const u8 *key)
+{
+	if (ec->cipher->builtin == ENVCRYPT_BUILTIN_SM4_XTS)
+		return envcrypt_sm4_xts_setkey(&ec->builtin_key->sm4, key,
+					       ec->cipher->key_size);
+	return envcrypt_aes_xts_setkey(&ec->builtin_key->aes, key,
+				       ec->cipher->key_size);
+}
+
+static void envcrypt_builtin_wipe(struct envcrypt *ec)
+{
+	if (ec->cipher->builtin == ENVCRYPT_BUILTIN_SM4_XTS)
+		envcrypt_sm4_xts_wipe(&ec->builtin_key->sm4);
+	else
+		envcrypt_aes_xts_wipe(&ec->builtin_key->aes);
+}
+
+/* One sector; the caller holds kernel_fpu_begin(). */
+static void envcrypt_builtin_crypt(const struct envcrypt *ec, u8 *dst,
+				   const u8 *src, u64 iv, bool encrypt)
+{
+	const union envcrypt_builtin_key *key = ec->builtin_key;
+	unsigned int len = ec->sector_size;
+
+	if (ec->cipher->builtin == ENVCRYPT_BUILTIN_SM4_XTS) {
+		if (encrypt)
+			envcrypt_sm4_xts_encrypt(&key->sm4, dst, src, len, iv);
+		else
+			envcrypt_sm4_xts_decrypt(&key->sm4, dst, src, len, iv);
+	} else {
+		if (encrypt)
+			envcrypt_aes_xts_encrypt(&key->aes, dst, src, len, iv);
+		else
+			envcrypt_aes_xts_decrypt(&key->aes, dst, src, len, iv);
+	}
 }
 
 /* ---- keys ---------------------------------------------------------- */
@@ -275,8 +344,7 @@ static int envcrypt_load_key(struct envcrypt *ec, const u8 *key,
 	int r;
 
 	if (ec->builtin_key)
-		r = envcrypt_aes_xts_setkey(ec->builtin_key, key,
-					    ec->cipher->key_size);
+		r = envcrypt_builtin_setkey(ec, key);
 	else
 		r = crypto_skcipher_setkey(ec->tfm, key, ec->cipher->key_size);
 	if (r) {
@@ -303,7 +371,7 @@ static void envcrypt_wipe_key(struct envcrypt *ec)
 	ec->key_valid = false;
 	memset(ec->kcv, 0, sizeof(ec->kcv));
 	if (ec->builtin_key) {
-		envcrypt_aes_xts_wipe(ec->builtin_key);
+		envcrypt_builtin_wipe(ec);
 		return;
 	}
 	get_random_bytes(key, ec->cipher->key_size);
@@ -358,8 +426,8 @@ static int envcrypt_crypt_sector(struct envcrypt *ec, struct envcrypt_io *io,
 static blk_status_t envcrypt_crypt_bio_builtin(struct envcrypt_io *io,
 					       struct bio *out, bool encrypt)
 {
-	const struct envcrypt_aes_xts_key *key = io->ec->builtin_key;
-	unsigned int sector_size = io->ec->sector_size;
+	const struct envcrypt *ec = io->ec;
+	unsigned int sector_size = ec->sector_size;
 	struct bio *bio = io->bio;
 	struct bvec_iter iter = bio->bi_iter;
 	u64 iv_sector = io->iv_sector;
@@ -380,17 +448,13 @@ static blk_status_t envcrypt_crypt_bio_builtin(struct envcrypt_io *io,
 		if (out)
 			dst = page_address(out->bi_io_vec[done >> PAGE_SHIFT].bv_page) +
 			      (done & ~PAGE_MASK);
-		if (encrypt)
-			envcrypt_aes_xts_encrypt(key, dst, src, sector_size,
-						 iv_sector >> io->ec->iv_shift);
-		else
-			envcrypt_aes_xts_decrypt(key, dst, src, sector_size,
-						 iv_sector >> io->ec->iv_shift);
+		envcrypt_builtin_crypt(ec, dst, src, iv_sector >> ec->iv_shift,
+				       encrypt);
 		kunmap_local(src);
 
 		bio_advance_iter_single(bio, &iter, sector_size);
 		done += sector_size;
-		iv_sector += io->ec->sector_step;
+		iv_sector += ec->sector_step;
 		if (!(done % ENVCRYPT_FPU_CHUNK) && iter.bi_size) {
 			kernel_fpu_end();
 			kernel_fpu_begin();
@@ -693,7 +757,7 @@ static void envcrypt_dtr(struct dm_target *ti)
 	if (ec->tfm)
 		crypto_free_skcipher(ec->tfm);	/* wipes its key schedule */
 	if (ec->builtin_key)
-		envcrypt_aes_xts_wipe(ec->builtin_key);
+		envcrypt_builtin_wipe(ec);
 	kfree_sensitive(ec->builtin_key);
 	if (ec->dev)
 		dm_put_device(ti, ec->dev);
@@ -702,13 +766,12 @@ static void envcrypt_dtr(struct dm_target *ti)
 }
 
 /*
- * The built-in AES-XTS where the CPU has what it needs, unless crypto_api
- * was asked for; else the kernel crypto API's best implementation.
+ * The built-in implementation where the CPU has what it needs, unless
+ * crypto_api was asked for; else the kernel crypto API's best one.
  */
 static int envcrypt_alloc_cipher(struct envcrypt *ec, char **error)
 {
-	if (ec->cipher->builtin_xts && !ec->crypto_api &&
-	    envcrypt_xts_impl != ENVCRYPT_XTS_NONE) {
+	if (!ec->crypto_api && envcrypt_builtin_usable(ec->cipher)) {
 		ec->builtin_key = kzalloc(sizeof(*ec->builtin_key), GFP_KERNEL);
 		if (!ec->builtin_key) {
 			*error = "Cannot allocate key schedule";
@@ -979,8 +1042,8 @@ static void envcrypt_status(struct dm_target *ti, status_type_t type,
 		DMEMIT("cipher:%s sector_size:%u driver:", ec->cipher->name,
 		       ec->sector_size);
 		if (ec->builtin_key)
-			DMEMIT("envcrypt-xts-aes-%s",
-			       envcrypt_aes_xts_impl_name(envcrypt_xts_impl));
+			DMEMIT("envcrypt-xts-%s-%s", ec->cipher->block_name,
+			       envcrypt_builtin_impl(ec));
 		else
 			DMEMIT("%s", crypto_skcipher_driver_name(ec->tfm));
 		DMEMIT(" key:%s kcv:", ec->key_valid ? "loaded" : "none");
@@ -1160,15 +1223,27 @@ static struct target_type envcrypt_target = {
 
 static int __init dm_envcrypt_init(void)
 {
-	envcrypt_xts_impl = envcrypt_aes_xts_probe();
-	DMINFO("built-in AES-XTS: %s",
-	       envcrypt_aes_xts_impl_name(envcrypt_xts_impl));
-	return dm_register_target(&envcrypt_target);
+	int r;
+
+	envcrypt_aes_impl = envcrypt_aes_xts_probe();
+	envcrypt_sm4_impl = envcrypt_sm4_xts_probe();
+	DMINFO("built-in AES-XTS: %s, SM4-XTS: %s",
+	       envcrypt_aes_xts_impl_name(envcrypt_aes_impl),
+	       envcrypt_sm4_xts_impl_name(envcrypt_sm4_impl));
+
+	r = envcrypt_sm4_register();
+	if (r)
+		return r;
+	r = dm_register_target(&envcrypt_target);
+	if (r)
+		envcrypt_sm4_unregister();
+	return r;
 }
 
 static void __exit dm_envcrypt_exit(void)
 {
 	dm_unregister_target(&envcrypt_target);
+	envcrypt_sm4_unregister();
 }
 
 module_init(dm_envcrypt_init);

@@ -36,6 +36,10 @@ MODULES="dm-mod dm-crypt dm-flakey dm-delay dm-zero brd loop null_blk virtio_pci
 # programs (names on PATH, or paths): the guest gets /bin/NAME
 BINS="dmsetup keyctl fio cryptsetup mke2fs e2fsck kmod bash
 	${ENVCRYPT_EXTRA_BINS:-}"
+# the project's own test programs, built by "make check-vm" into build/bin
+for b in "$top"/build/bin/*; do
+	[ -x "$b" ] && BINS="$BINS $b"
+done
 # name=target: symlinks in /bin (programs that look at argv[0])
 LINKS="mkfs.ext4=mke2fs mkfs.ext2=mke2fs fsck.ext4=e2fsck
 	modprobe=kmod insmod=kmod rmmod=kmod lsmod=kmod depmod=kmod

@@ -62,6 +62,7 @@ test_sm4_registered_for_the_crypto_api() {
 
 test_sm4_builtin_ss512_iv0() { sm4_case "" 512 0 0 0; }
 test_sm4_builtin_ss512_ivoffset_offset() { sm4_case "" 512 4242 0 2048; }
+test_sm4_builtin_ss4096_iv0() { sm4_case "" 4096 0 0 0; }
 test_sm4_builtin_ss4096_ivoffset_offset() { sm4_case "" 4096 8000 0 8; }
 test_sm4_builtin_ss4096_large_iv_beyond_32_bits() { sm4_case "" 4096 1099511627776 1 16; }
 test_sm4_crypto_api_ss512_ivoffset_offset() { sm4_case crypto_api 512 4242 0 2048; }

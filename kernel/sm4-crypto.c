@@ -9,11 +9,16 @@
  * "xts(sm4)" on top of it, for dm-crypt and for dm-envcrypt's crypto_api
  * option; dm-envcrypt's default path uses its built-in SM4-XTS instead.
  * The crypto API takes a reference on the module for every user, so
- * unloading is refused while anyone uses it.
+ * unloading is refused while anyone uses it.  MODULE_ALIAS_CRYPTO lets the
+ * crypto API load the module when something asks for sm4 (dm-crypt's
+ * sm4-xts-plain64, AF_ALG).  In FIPS mode nothing is registered: SM4 is
+ * not an approved algorithm there, and registering from an unsigned module
+ * would panic the kernel.
  */
 
 #include <crypto/algapi.h>
 #include <linux/crypto.h>
+#include <linux/fips.h>
 #include <linux/module.h>
 
 #include "sm4.h"
@@ -83,19 +88,39 @@ static bool envcrypt_sm4_kat(void)
 	return ok;
 }
 
-/* Check the cipher against GB/T 32907, then offer it to the crypto API. */
-int envcrypt_sm4_register(void)
+/* Whether envcrypt_sm4_register() offered the cipher. */
+static bool envcrypt_sm4_registered __ro_after_init;
+
+/*
+ * Check the cipher against GB/T 32907, then offer it to the crypto API.
+ * Optional: the target works without it (its built-in SM4-XTS does not
+ * use the crypto API), so a failure is logged, not returned.
+ */
+void envcrypt_sm4_register(void)
 {
-	if (!envcrypt_sm4_kat()) {
-		pr_err("dm-envcrypt: SM4 known-answer test failed: not registering sm4\n");
-		return -EINVAL;
+	int r;
+
+	if (fips_enabled) {
+		pr_info("dm-envcrypt: FIPS mode: sm4 not offered to the crypto API\n");
+		return;
 	}
-	return crypto_register_alg(&envcrypt_sm4_alg);
+	if (!envcrypt_sm4_kat()) {
+		pr_err("dm-envcrypt: SM4 known-answer test failed: sm4 not offered to the crypto API\n");
+		return;
+	}
+	r = crypto_register_alg(&envcrypt_sm4_alg);
+	if (r) {
+		pr_warn("dm-envcrypt: cannot register sm4 with the crypto API: %d\n",
+			r);
+		return;
+	}
+	envcrypt_sm4_registered = true;
 }
 
 void envcrypt_sm4_unregister(void)
 {
-	crypto_unregister_alg(&envcrypt_sm4_alg);
+	if (envcrypt_sm4_registered)
+		crypto_unregister_alg(&envcrypt_sm4_alg);
 }
 
 MODULE_ALIAS_CRYPTO("sm4");

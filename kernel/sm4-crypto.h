@@ -6,7 +6,7 @@
 #ifndef DM_ENVCRYPT_SM4_CRYPTO_H
 #define DM_ENVCRYPT_SM4_CRYPTO_H
 
-int envcrypt_sm4_register(void);
+void envcrypt_sm4_register(void);
 void envcrypt_sm4_unregister(void);
 
 #endif /* DM_ENVCRYPT_SM4_CRYPTO_H */

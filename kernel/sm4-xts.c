@@ -465,7 +465,11 @@ sm4_xts_avx2(const struct envcrypt_sm4_xts_key *k, u8 *dst, const u8 *src,
 		memcpy(dst + i, buf, tail);
 	}
 
-	/* Leave no tweaks or data in the vector registers or the stack. */
+	/*
+	 * Wipe the padded buffer and the vector registers.  Register spills
+	 * of tweaks and state stay in the stack frame, as with the kernel's
+	 * own SIMD ciphers.
+	 */
 	memzero_explicit(buf, sizeof(buf));
 	_mm256_zeroall();
 }

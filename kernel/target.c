@@ -172,7 +172,15 @@ static void envcrypt_builtin_wipe(struct envcrypt *ec)
 		envcrypt_aes_xts_wipe(&ec->builtin_key->aes);
 }
 
-/* One sector; the caller holds kernel_fpu_begin(). */
+/* Whether the built-in implementation in use runs on the FPU. */
+static bool envcrypt_builtin_needs_fpu(const struct envcrypt *ec)
+{
+	if (ec->cipher->builtin == ENVCRYPT_BUILTIN_SM4_XTS)
+		return envcrypt_sm4_impl != ENVCRYPT_SM4_XTS_GENERIC;
+	return true;
+}
+
+/* One sector; the caller holds kernel_fpu_begin() if it needs the FPU. */
 static void envcrypt_builtin_crypt(const struct envcrypt *ec, u8 *dst,
 				   const u8 *src, u64 iv, bool encrypt)
 {
@@ -418,15 +426,18 @@ static int envcrypt_crypt_sector(struct envcrypt *ec, struct envcrypt_io *io,
 }
 
 /*
- * The built-in AES-XTS: whole sectors straight from the pages, no
- * scatterlists, one FPU section per ENVCRYPT_FPU_CHUNK bytes.  Called in
- * process context only (see envcrypt_map_write and envcrypt_read_endio),
- * where the FPU is always usable.
+ * The built-in ciphers: whole sectors straight from the pages, no
+ * scatterlists, one FPU section (if the implementation uses the FPU) per
+ * ENVCRYPT_FPU_CHUNK bytes, and a chance to reschedule between chunks if
+ * @may_sleep.  Called in process context only (see envcrypt_map_write and
+ * envcrypt_read_endio), where the FPU is always usable.
  */
 static blk_status_t envcrypt_crypt_bio_builtin(struct envcrypt_io *io,
-					       struct bio *out, bool encrypt)
+					       struct bio *out, bool encrypt,
+					       bool may_sleep)
 {
 	const struct envcrypt *ec = io->ec;
+	bool fpu = envcrypt_builtin_needs_fpu(ec);
 	unsigned int sector_size = ec->sector_size;
 	struct bio *bio = io->bio;
 	struct bvec_iter iter = bio->bi_iter;
@@ -434,7 +445,8 @@ static blk_status_t envcrypt_crypt_bio_builtin(struct envcrypt_io *io,
 	unsigned int done = 0;
 	blk_status_t status = BLK_STS_OK;
 
-	kernel_fpu_begin();
+	if (fpu)
+		kernel_fpu_begin();
 	while (iter.bi_size) {
 		struct bio_vec bv = bio_iter_iovec(bio, iter);
 		u8 *src, *dst;
@@ -456,11 +468,16 @@ static blk_status_t envcrypt_crypt_bio_builtin(struct envcrypt_io *io,
 		done += sector_size;
 		iv_sector += ec->sector_step;
 		if (!(done % ENVCRYPT_FPU_CHUNK) && iter.bi_size) {
-			kernel_fpu_end();
-			kernel_fpu_begin();
+			if (fpu)
+				kernel_fpu_end();
+			if (may_sleep)
+				cond_resched();
+			if (fpu)
+				kernel_fpu_begin();
 		}
 	}
-	kernel_fpu_end();
+	if (fpu)
+		kernel_fpu_end();
 
 	if (unlikely(status))
 		DMERR_LIMIT("a %u-byte sector crosses a page of the bio buffer",
@@ -477,7 +494,7 @@ static blk_status_t envcrypt_crypt_bio_builtin(struct envcrypt_io *io,
  * dm-crypt does).
  */
 static blk_status_t envcrypt_crypt_bio(struct envcrypt_io *io, struct bio *out,
-				       bool encrypt)
+				       bool encrypt, bool may_sleep)
 {
 	struct envcrypt *ec = io->ec;
 	struct bio *bio = io->bio;
@@ -486,7 +503,8 @@ static blk_status_t envcrypt_crypt_bio(struct envcrypt_io *io, struct bio *out,
 	unsigned int done = 0;
 
 	if (ec->builtin_key)
-		return envcrypt_crypt_bio_builtin(io, out, encrypt);
+		return envcrypt_crypt_bio_builtin(io, out, encrypt,
+						  may_sleep);
 
 	envcrypt_init_request(ec, io);
 	while (iter.bi_size) {
@@ -589,7 +607,7 @@ static void envcrypt_encrypt_and_submit(struct envcrypt_io *io)
 	struct bio *clone;
 
 	clone = envcrypt_alloc_bounce(ec, bio, bio->bi_iter.bi_size);
-	bio->bi_status = envcrypt_crypt_bio(io, clone, true);
+	bio->bi_status = envcrypt_crypt_bio(io, clone, true, true);
 	if (unlikely(bio->bi_status)) {
 		envcrypt_free_bounce(ec, clone);
 		bio_put(clone);
@@ -626,17 +644,22 @@ static int envcrypt_map_write(struct envcrypt_io *io)
 
 /* ---- reads --------------------------------------------------------- */
 
-static void envcrypt_decrypt_and_end(struct envcrypt_io *io)
+/*
+ * @may_sleep: false in a completion, which may be inside an RCU read-side
+ * section that preemptible() cannot see (PREEMPT_RCU).
+ */
+static void envcrypt_decrypt_and_end(struct envcrypt_io *io, bool may_sleep)
 {
 	struct bio *bio = io->bio;
 
-	bio->bi_status = envcrypt_crypt_bio(io, NULL, false);
+	bio->bi_status = envcrypt_crypt_bio(io, NULL, false, may_sleep);
 	bio_endio(bio);
 }
 
 static void envcrypt_decrypt_work(struct work_struct *work)
 {
-	envcrypt_decrypt_and_end(container_of(work, struct envcrypt_io, work));
+	envcrypt_decrypt_and_end(container_of(work, struct envcrypt_io, work),
+				 true);
 }
 
 /*
@@ -659,7 +682,7 @@ static void envcrypt_read_endio(struct bio *clone)
 		return;
 	}
 	if (io->ec->builtin_key && preemptible()) {
-		envcrypt_decrypt_and_end(io);
+		envcrypt_decrypt_and_end(io, false);
 		return;
 	}
 	INIT_WORK(&io->work, envcrypt_decrypt_work);
@@ -1231,13 +1254,11 @@ static int __init dm_envcrypt_init(void)
 	       envcrypt_aes_xts_impl_name(envcrypt_aes_impl),
 	       envcrypt_sm4_xts_impl_name(envcrypt_sm4_impl));
 
-	r = envcrypt_sm4_register();
-	if (r)
-		return r;
 	r = dm_register_target(&envcrypt_target);
 	if (r)
-		envcrypt_sm4_unregister();
-	return r;
+		return r;
+	envcrypt_sm4_register();
+	return 0;
 }
 
 static void __exit dm_envcrypt_exit(void)

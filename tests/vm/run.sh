@@ -141,7 +141,9 @@ append="$append ${ENVCRYPT_APPEND:-}"
 rm -f "$out/scratch.img"
 truncate -s 64M "$out/scratch.img"
 
-qemu=(qemu-system-x86_64 -accel tcg -cpu max -m "${ENVCRYPT_MEM:-1024}"
+# ENVCRYPT_CPU: another QEMU CPU model, e.g. Westmere (AES-NI, no AVX), to
+# run the kernel code's fallbacks
+qemu=(qemu-system-x86_64 -accel tcg -cpu "${ENVCRYPT_CPU:-max}" -m "${ENVCRYPT_MEM:-1024}"
       "${cpu[@]}" -nographic -no-reboot -nic none
       -drive "file=$out/scratch.img,if=virtio,format=raw,cache=unsafe"
       -kernel "$kernel" -initrd "$initrd" -append "$append")

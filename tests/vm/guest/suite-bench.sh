@@ -82,8 +82,9 @@ write-1m-qd1      write     1M psync  1  $IO_1M
 # dev_scale DEVICE: the percentage of each job's I/O that DEVICE moves
 # (before envcrypt.bench_scale).  Sized so that each of its runs still lasts
 # at least 1.5 s of guest time: the portable SM4 does about 12 MB/s here,
-# so 10% is 2.2 s per 4k run and 4.4 s per 1M run (at 100% its six runs
-# would take three minutes of guest time, about eight of real time).
+# so 10% is about 2.3 s per 4k run and 4.5 s per 1M run (at 100% its six runs
+# would take three more minutes of guest time, on the order of ten more
+# minutes of real time).
 dev_scale() {
 	case $1 in
 	envcrypt-sm4-portable) echo 10 ;;

@@ -35,8 +35,12 @@ sm4_case() {
 
 	# envcrypt writes the reference's ciphertext
 	dm_create s "$table"
-	case "$engine:$(dmsetup status s)" in
-	crypto_api:*driver:xts\(ecb\(sm4-envcrypt\)\)\ *|:*driver:envcrypt-xts-sm4-*) ;;
+	# built-in: the AVX2 implementation where the CPU has AVX2, else the
+	# portable one
+	case "$engine:$(grep -qw avx2 /proc/cpuinfo && echo avx2):$(dmsetup status s)" in
+	crypto_api:*:*driver:xts\(ecb\(sm4-envcrypt\)\)\ *) ;;
+	:avx2:*driver:envcrypt-xts-sm4-aesni-avx2\ *) ;;
+	::*driver:envcrypt-xts-sm4-generic\ *) ;;
 	*) fail "engine '$engine' not in use: $(dmsetup status s)" ;;
 	esac
 	write_file_to /dev/mapper/s p

@@ -82,65 +82,7 @@
 #include <linux/string.h>
 #include <linux/types.h>
 
-#ifndef __CHECKER__
-/*
- * The compiler's intrinsics.  In the kernel, which builds with -nostdinc,
- * the Kbuild flags for this file add the compiler's own include
- * directory.  <immintrin.h> would include mm_malloc.h, which wants
- * <stdlib.h>; nothing here needs _mm_malloc(), so mark it included.
- */
-#define _MM_MALLOC_H_INCLUDED
-#include <immintrin.h>
-#else
-/*
- * sparse cannot parse the compiler's intrinsics headers (their vector
- * initialisers and __builtin_ia32_*()).  For sparse, vectors are s64
- * and each intrinsic used here is a call of one variadic stand-in, so
- * that it still checks everything around them.
- */
-#define __m128i		s64
-#define __m128i_u	s64
-#define __m256i		s64
-#define __m256i_u	s64
-
-static s64 sm4_checker_intrinsic(int unused, ...)
-{
-	return 0;
-}
-
-#define _mm_loadu_si128(...)			sm4_checker_intrinsic(0, __VA_ARGS__)
-#define _mm_setzero_si128(...)			sm4_checker_intrinsic(0, __VA_ARGS__)
-#define _mm_aesenclast_si128(...)		sm4_checker_intrinsic(0, __VA_ARGS__)
-#define _mm256_loadu_si256(...)			sm4_checker_intrinsic(0, __VA_ARGS__)
-#define _mm256_storeu_si256(...)		sm4_checker_intrinsic(0, __VA_ARGS__)
-#define _mm256_setzero_si256(...)		sm4_checker_intrinsic(0, __VA_ARGS__)
-#define _mm256_set1_epi8(...)			sm4_checker_intrinsic(0, __VA_ARGS__)
-#define _mm256_set1_epi32(...)			sm4_checker_intrinsic(0, __VA_ARGS__)
-#define _mm256_set_epi32(...)			sm4_checker_intrinsic(0, __VA_ARGS__)
-#define _mm256_set_epi64x(...)			sm4_checker_intrinsic(0, __VA_ARGS__)
-#define _mm256_broadcastsi128_si256(...)	sm4_checker_intrinsic(0, __VA_ARGS__)
-#define _mm256_castsi128_si256(...)		sm4_checker_intrinsic(0, __VA_ARGS__)
-#define _mm256_castsi256_si128(...)		sm4_checker_intrinsic(0, __VA_ARGS__)
-#define _mm256_extracti128_si256(...)		sm4_checker_intrinsic(0, __VA_ARGS__)
-#define _mm256_inserti128_si256(...)		sm4_checker_intrinsic(0, __VA_ARGS__)
-#define _mm256_xor_si256(...)			sm4_checker_intrinsic(0, __VA_ARGS__)
-#define _mm256_and_si256(...)			sm4_checker_intrinsic(0, __VA_ARGS__)
-#define _mm256_or_si256(...)			sm4_checker_intrinsic(0, __VA_ARGS__)
-#define _mm256_add_epi64(...)			sm4_checker_intrinsic(0, __VA_ARGS__)
-#define _mm256_blend_epi32(...)			sm4_checker_intrinsic(0, __VA_ARGS__)
-#define _mm256_shuffle_epi32(...)		sm4_checker_intrinsic(0, __VA_ARGS__)
-#define _mm256_shuffle_epi8(...)		sm4_checker_intrinsic(0, __VA_ARGS__)
-#define _mm256_srai_epi32(...)			sm4_checker_intrinsic(0, __VA_ARGS__)
-#define _mm256_slli_epi32(...)			sm4_checker_intrinsic(0, __VA_ARGS__)
-#define _mm256_srli_epi32(...)			sm4_checker_intrinsic(0, __VA_ARGS__)
-#define _mm256_srli_epi16(...)			sm4_checker_intrinsic(0, __VA_ARGS__)
-#define _mm256_bslli_epi128(...)		sm4_checker_intrinsic(0, __VA_ARGS__)
-#define _mm256_unpacklo_epi32(...)		sm4_checker_intrinsic(0, __VA_ARGS__)
-#define _mm256_unpackhi_epi32(...)		sm4_checker_intrinsic(0, __VA_ARGS__)
-#define _mm256_unpacklo_epi64(...)		sm4_checker_intrinsic(0, __VA_ARGS__)
-#define _mm256_unpackhi_epi64(...)		sm4_checker_intrinsic(0, __VA_ARGS__)
-#define _mm256_zeroall()			sm4_checker_intrinsic(0)
-#endif /* __CHECKER__ */
+#include "envcrypt-simd.h"
 
 #include "sm4-xts.h"
 

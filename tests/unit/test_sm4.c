@@ -16,81 +16,29 @@
  */
 #include <errno.h>
 #include <setjmp.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ptrace.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-#include <x86intrin.h>
 
 #include <cmocka.h>
 #include <openssl/evp.h>
 
 #include "sm4.h"
 #include "sm4-xts.h"
+#include "unit-util.h"
 
 #define KEY_SIZE	ENVCRYPT_SM4_XTS_KEY_SIZE
 #define MAX_LEN		4096
-#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 static enum envcrypt_sm4_xts_impl probed;
-static u64 rng_state;
 
 /* What this CPU can do, found out independently of the code under test. */
 static bool cpu_avx2;
 
 /* ---- helpers ----------------------------------------------------------- */
-
-/* splitmix64: reproducible from the printed seed. */
-static u64 rnd64(void)
-{
-	u64 z = (rng_state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static void rnd_bytes(u8 *p, size_t n)
-{
-	while (n--)
-		*p++ = (u8)rnd64();
-}
-
-static void rnd_key(u8 *key)
-{
-	do
-		rnd_bytes(key, KEY_SIZE);
-	while (!memcmp(key, key + KEY_SIZE / 2, KEY_SIZE / 2));
-}
-
-static void hex_to_bytes(const char *hex, u8 *out, size_t n)
-{
-	size_t i;
-
-	assert_true(strlen(hex) >= 2 * n);
-	for (i = 0; i < n; i++) {
-		unsigned int b;
-
-		assert_int_equal(sscanf(hex + 2 * i, "%2x", &b), 1);
-		out[i] = (u8)b;
-	}
-}
-
-static void plain64_iv(u8 iv[16], u64 sector)
-{
-	int i;
-
-	for (i = 0; i < 8; i++)
-		iv[i] = (u8)(sector >> (8 * i));
-	memset(iv + 8, 0, 8);
-}
 
 /* OpenSSL's SM4-ECB of @len bytes (whole blocks) with a 16-byte key. */
 static void ossl_sm4_ecb(const u8 *key, u8 *dst, const u8 *src,
@@ -414,26 +362,6 @@ static void test_hisi_vector(void **state)
 
 /* ---- against the reference ----------------------------------------------- */
 
-static u64 pick_sector(unsigned int i)
-{
-	static const u64 edge[] = {
-		0, 1, 0xff, 0xffffffffULL, 0x100000000ULL, 0x100000001ULL,
-		0x123456789abcdefULL, 0x7fffffffffffffffULL,
-		0x8000000000000000ULL, 0xffffffffffffffffULL,
-	};
-
-	if (i < ARRAY_SIZE(edge))
-		return edge[i];
-	switch (i % 3) {
-	case 0:
-		return rnd64();				/* anywhere */
-	case 1:
-		return rnd64() >> 24;			/* a big disk */
-	default:
-		return (rnd64() >> 32) + 0xfffffff0ULL;	/* around 2^32 */
-	}
-}
-
 /* Many keys, sectors, 512- and 4096-byte units, in and out of place. */
 static void test_random_sectors(void **state)
 {
@@ -447,7 +375,7 @@ static void test_random_sectors(void **state)
 		return;
 	}
 	for (n = 0; n < 40; n++) {
-		rnd_key(key);
+		rnd_key(key, KEY_SIZE);
 		assert_int_equal(envcrypt_sm4_xts_setkey(&k, key, KEY_SIZE), 0);
 		for (i = 0; i < 12; i++) {
 			unsigned int len = (i & 1) ? 4096 : 512;
@@ -478,7 +406,7 @@ static void test_all_lengths(void **state)
 		return;
 	}
 	for (len = 16; len <= MAX_LEN; len += 16) {
-		rnd_key(key);
+		rnd_key(key, KEY_SIZE);
 		assert_int_equal(envcrypt_sm4_xts_setkey(&k, key, KEY_SIZE), 0);
 		rnd_bytes(pt, len);
 		check_one(&k, key, pt, len, pick_sector(len / 16), 0);
@@ -498,7 +426,7 @@ static void test_unaligned(void **state)
 		skip();
 		return;
 	}
-	rnd_key(key);
+	rnd_key(key, KEY_SIZE);
 	assert_int_equal(envcrypt_sm4_xts_setkey(&k, key, KEY_SIZE), 0);
 	for (off = 0; off < 32; off++) {
 		u8 *pt = pt_buf + (31 - off);
@@ -526,7 +454,7 @@ static void test_roundtrip(void **state)
 		skip();
 		return;
 	}
-	rnd_key(key);
+	rnd_key(key, KEY_SIZE);
 	assert_int_equal(envcrypt_sm4_xts_setkey(&k, key, KEY_SIZE), 0);
 	for (n = 0; n < 200; n++) {
 		u64 sector = rnd64();
@@ -554,7 +482,7 @@ static void test_zero_length(void **state)
 		skip();
 		return;
 	}
-	rnd_key(key);
+	rnd_key(key, KEY_SIZE);
 	assert_int_equal(envcrypt_sm4_xts_setkey(&k, key, KEY_SIZE), 0);
 	memset(buf, 0x77, sizeof(buf));
 	envcrypt_sm4_xts_encrypt(&k, buf, buf, 0, 42);
@@ -594,7 +522,7 @@ static void test_setkey_rejects(void **state)
 	u8 key[KEY_SIZE + 1];
 
 	(void)state;
-	rnd_key(key);
+	rnd_key(key, KEY_SIZE);
 	assert_int_equal(envcrypt_sm4_xts_setkey(&k, key, 0), -EINVAL);
 	assert_int_equal(envcrypt_sm4_xts_setkey(&k, key, 16), -EINVAL);
 	assert_int_equal(envcrypt_sm4_xts_setkey(&k, key, 31), -EINVAL);
@@ -628,7 +556,7 @@ static void test_setkey_halves(void **state)
 	u8 key[KEY_SIZE];
 
 	(void)state;
-	rnd_key(key);
+	rnd_key(key, KEY_SIZE);
 	assert_int_equal(envcrypt_sm4_xts_setkey(&k, key, KEY_SIZE), 0);
 	envcrypt_sm4_expand_key(&d, key);
 	envcrypt_sm4_expand_key(&t, key + 16);
@@ -640,141 +568,36 @@ static void test_setkey_halves(void **state)
 /* ---- benchmark --------------------------------------------------------- */
 
 struct bench_arg {
+	struct bench_sector s;
 	const struct envcrypt_sm4_xts_key *k;
 	EVP_CIPHER_CTX *ecb_ctx;
-	u8 *buf;
-	unsigned int len;
-	u64 sector;
 };
 
-static void run_noop(struct bench_arg *a)
+static struct bench_arg *arg_of(struct bench_sector *s)
 {
-	__asm__ __volatile__("" : : "r"(a) : "memory");
+	return container_of(s, struct bench_arg, s);
 }
 
-static void run_enc(struct bench_arg *a)
+static void run_enc(struct bench_sector *s)
 {
-	envcrypt_sm4_xts_encrypt(a->k, a->buf, a->buf, a->len, a->sector);
+	envcrypt_sm4_xts_encrypt(arg_of(s)->k, s->buf, s->buf, s->len,
+				 s->sector);
 }
 
-static void run_dec(struct bench_arg *a)
+static void run_dec(struct bench_sector *s)
 {
-	envcrypt_sm4_xts_decrypt(a->k, a->buf, a->buf, a->len, a->sector);
+	envcrypt_sm4_xts_decrypt(arg_of(s)->k, s->buf, s->buf, s->len,
+				 s->sector);
 }
 
 /* OpenSSL's SM4-ECB over the sector: one EVP update, key already set. */
-static void run_ossl_ecb(struct bench_arg *a)
+static void run_ossl_ecb(struct bench_sector *s)
 {
 	int outl;
 
-	if (EVP_CipherUpdate(a->ecb_ctx, a->buf, &outl, a->buf,
-			     (int)a->len) != 1)
+	if (EVP_CipherUpdate(arg_of(s)->ecb_ctx, s->buf, &outl, s->buf,
+			     (int)s->len) != 1)
 		abort();
-}
-
-/*
- * Instructions executed by @fn(@a), counted exactly by single-stepping a
- * child process with ptrace (as test_xts.c does: this machine may have
- * no PMU for perf).  Minus the same for an empty function.
- */
-static long count_steps(void (*fn)(struct bench_arg *), struct bench_arg *a)
-{
-	long steps = 0;
-	pid_t pid;
-	int st;
-
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		fn(a);		/* warm: lazy binding, OpenSSL's first use */
-		if (ptrace(PTRACE_TRACEME, 0, NULL, NULL))
-			_exit(2);
-		raise(SIGSTOP);
-		fn(a);
-		raise(SIGSTOP);
-		_exit(0);
-	}
-	if (waitpid(pid, &st, 0) != pid || !WIFSTOPPED(st))
-		goto fail;
-	for (;;) {
-		if (ptrace(PTRACE_SINGLESTEP, pid, NULL, NULL))
-			goto fail;
-		if (waitpid(pid, &st, 0) != pid || !WIFSTOPPED(st))
-			goto fail;
-		if (WSTOPSIG(st) == SIGSTOP)
-			break;
-		steps++;
-	}
-	kill(pid, SIGKILL);
-	waitpid(pid, &st, 0);
-	return steps;
-fail:
-	kill(pid, SIGKILL);
-	waitpid(pid, &st, 0);
-	return -1;
-}
-
-static long count_instructions(void (*fn)(struct bench_arg *),
-			       struct bench_arg *a)
-{
-	long n = count_steps(fn, a), base = count_steps(run_noop, a);
-
-	return n < 0 || base < 0 ? -1 : n - base;
-}
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-/* MB/s (10^6 bytes per second) of @fn on 4096-byte sectors in place. */
-static double time_one(const char *name, void (*fn)(struct bench_arg *),
-		       struct bench_arg *a, unsigned int iters)
-{
-	double t0, t1, bytes = (double)iters * a->len, mbs;
-	unsigned long long c0, c1;
-	unsigned int i;
-
-	for (i = 0; i < iters / 16; i++)	/* warm up */
-		fn(a);
-	t0 = now_ns();
-	c0 = __rdtsc();
-	for (i = 0; i < iters; i++) {
-		a->sector++;
-		fn(a);
-	}
-	c1 = __rdtsc();
-	t1 = now_ns();
-	mbs = bytes / (t1 - t0) * 1e3;
-	printf("  %-34s %7.3f ns/byte  %6.3f TSC cycles/byte  %7.0f MB/s\n",
-	       name, (t1 - t0) / bytes, (c1 - c0) / bytes, mbs);
-	return mbs;
-}
-
-static void bench_counts(const char *name, void (*fn)(struct bench_arg *),
-			 struct bench_arg *a)
-{
-	static const unsigned int lens[] = { 512, 4096 };
-	size_t l;
-
-	printf("  %-30s", name);
-	for (l = 0; l < ARRAY_SIZE(lens); l++) {
-		long n;
-
-		a->len = lens[l];
-		n = count_instructions(fn, a);
-		if (n < 0)
-			printf("  %4u B: (ptrace failed)", lens[l]);
-		else
-			printf("  %4u B: %7ld (%5.2f/byte)", lens[l], n,
-			       (double)n / lens[l]);
-	}
-	printf("\n");
 }
 
 static int bench(void)
@@ -784,13 +607,15 @@ static int bench(void)
 	};
 	static u8 buf[MAX_LEN] __attribute__((aligned(64)));
 	struct envcrypt_sm4_xts_key k __attribute__((aligned(64)));
-	struct bench_arg a = { .k = &k, .buf = buf, .sector = 1ULL << 33 };
+	struct bench_arg a = {
+		.s = { .buf = buf, .sector = 1ULL << 33 }, .k = &k,
+	};
 	double ossl, vec = 0;
 	u8 key[KEY_SIZE];
 	char name[64];
 	size_t i;
 
-	rnd_key(key);
+	rnd_key(key, KEY_SIZE);
 	rnd_bytes(buf, sizeof(buf));
 	a.ecb_ctx = EVP_CIPHER_CTX_new();
 	if (!a.ecb_ctx ||
@@ -810,16 +635,16 @@ static int bench(void)
 		}
 		snprintf(name, sizeof(name), "%s encrypt",
 			 envcrypt_sm4_xts_impl_name(impls[i]));
-		bench_counts(name, run_enc, &a);
+		bench_counts(name, run_enc, &a.s, 7, 5);
 		snprintf(name, sizeof(name), "%s decrypt",
 			 envcrypt_sm4_xts_impl_name(impls[i]));
-		bench_counts(name, run_dec, &a);
+		bench_counts(name, run_dec, &a.s, 7, 5);
 	}
-	bench_counts("OpenSSL SM4-ECB encrypt", run_ossl_ecb, &a);
+	bench_counts("OpenSSL SM4-ECB encrypt", run_ossl_ecb, &a.s, 7, 5);
 
 	printf("Speed on this CPU, single core, 4096-byte sectors in place:\n");
-	a.len = 4096;
-	ossl = time_one("OpenSSL SM4-ECB encrypt (EVP)", run_ossl_ecb, &a,
+	a.s.len = 4096;
+	ossl = time_one("OpenSSL SM4-ECB encrypt (EVP)", 34, run_ossl_ecb, &a.s,
 			20000);
 	for (i = 0; i < ARRAY_SIZE(impls); i++) {
 		double e;
@@ -828,10 +653,10 @@ static int bench(void)
 			continue;
 		snprintf(name, sizeof(name), "SM4-XTS %s encrypt",
 			 envcrypt_sm4_xts_impl_name(impls[i]));
-		e = time_one(name, run_enc, &a, 20000);
+		e = time_one(name, 34, run_enc, &a.s, 20000);
 		snprintf(name, sizeof(name), "SM4-XTS %s decrypt",
 			 envcrypt_sm4_xts_impl_name(impls[i]));
-		time_one(name, run_dec, &a, 20000);
+		time_one(name, 34, run_dec, &a.s, 20000);
 		if (impls[i] == ENVCRYPT_SM4_XTS_AESNI_AVX2)
 			vec = e;
 	}
@@ -872,9 +697,8 @@ int main(int argc, char **argv)
 		BOTH(test_roundtrip),
 		BOTH(test_zero_length),
 	};
-	const char *seed = getenv("SM4_TEST_SEED");
+	u64 seed = rnd_seed("SM4_TEST_SEED", 0x736d342d787473ULL);
 
-	rng_state = seed ? strtoull(seed, NULL, 0) : 0x736d342d787473ULL;
 	probed = envcrypt_sm4_xts_probe();
 	__builtin_cpu_init();
 	cpu_avx2 = __builtin_cpu_supports("aes") &&
@@ -888,7 +712,7 @@ int main(int argc, char **argv)
 	}
 
 	printf("probe: %s; seed %#llx\n", envcrypt_sm4_xts_impl_name(probed),
-	       (unsigned long long)rng_state);
+	       seed);
 	if (!cpu_avx2)
 		printf("SKIP: the aesni-avx2 implementation is not tested here: %s\n",
 		       "the CPU has no AES-NI or no AVX2");

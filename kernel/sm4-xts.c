@@ -83,13 +83,14 @@
 #include <linux/types.h>
 
 #include "envcrypt-simd.h"
+#include "xts-tweak.h"
 
 #include "sm4-xts.h"
 
 /* What the vector code may use; the probe checks the CPU for it. */
 #define SM4_AVX2 __attribute__((target("aes,avx2")))
 
-#define SM4_LANES	4			/* ymm registers of a set */
+#define SM4_LANES	XTS_TWEAK_LANES	/* ymm registers of a set */
 #define SM4_SET		(2 * SM4_LANES)		/* blocks in a set */
 #define SM4_SET_BYTES	(16 * SM4_SET)
 #define SM4_SETS	2			/* sets in a group */
@@ -272,64 +273,6 @@ static __always_inline SM4_AVX2 void sm4_transpose(__m256i *a0, __m256i *a1,
 	*a3 = _mm256_unpackhi_epi64(t1, t3);
 }
 
-/* ---- tweaks (as in xts-aes-vaes.c) --------------------------------------- */
-
-/*
- * Multiply both 128-bit halves of @t by x.  Dwords 3 and 1 (with bits
- * 127 and 63) are moved to dwords 0 and 2, their sign bits spread over
- * them, and the masks select 0x87 (the reduction) and 1 (the carry from
- * bit 63 into bit 64); the 64-bit add shifts both words left by one.
- */
-static __always_inline SM4_AVX2 __m256i sm4_mul_x(__m256i t)
-{
-	__m256i m = _mm256_srai_epi32(_mm256_shuffle_epi32(t, 0x13), 31);
-
-	m = _mm256_and_si256(m, _mm256_set_epi32(0, 1, 0, 0x87,
-						 0, 1, 0, 0x87));
-	return xor256(_mm256_add_epi64(t, t), m);
-}
-
-/*
- * Multiply both halves of all four registers of tweaks by x^8: shift
- * each half left by one byte, and XOR the byte b that left it back in as
- * b * 0x87 = b ^ b << 1 ^ b << 2 ^ b << 7.  The four registers' top
- * dwords are gathered into one, so that one set of shifts serves all.
- */
-static __always_inline SM4_AVX2 void sm4_mul_x8_4(__m256i *t)
-{
-	/* dword 3 of t[0], t[1], t[2], t[3] in dwords 0-3 of each half */
-	__m256i b = _mm256_unpackhi_epi64(_mm256_unpackhi_epi32(t[0], t[1]),
-					  _mm256_unpackhi_epi32(t[2], t[3]));
-	__m256i red;
-	int l;
-
-	b = _mm256_srli_epi32(b, 24);
-	red = xor256(xor256(b, _mm256_slli_epi32(b, 1)),
-		     xor256(_mm256_slli_epi32(b, 2), _mm256_slli_epi32(b, 7)));
-#pragma GCC unroll 8
-	for (l = 0; l < SM4_LANES; l++) {
-		/* bytes 0 and 1 from dword l of each half, zeroes elsewhere */
-		const int sel = 0xffff0000 | 0x0404 * l | 0x0100;
-		const __m256i pick = _mm256_set_epi32(-1, -1, -1, sel,
-						      -1, -1, -1, sel);
-
-		t[l] = xor256(_mm256_bslli_epi128(t[l], 1),
-			      _mm256_shuffle_epi8(red, pick));
-	}
-}
-
-/* The tweaks of a set's blocks: t[l] = (T_0 * x^2l, T_0 * x^(2l+1)). */
-static __always_inline SM4_AVX2 void sm4_first_tweaks(__m256i *t, __m128i t0)
-{
-	__m256i b = _mm256_broadcastsi128_si256(t0);
-	int l;
-
-	t[0] = _mm256_blend_epi32(b, sm4_mul_x(b), 0xf0);
-#pragma GCC unroll 8
-	for (l = 1; l < SM4_LANES; l++)
-		t[l] = sm4_mul_x(sm4_mul_x(t[l - 1]));
-}
-
 /* ---- sets of 8 blocks ------------------------------------------------------ */
 
 /*
@@ -354,7 +297,7 @@ sm4_xts_sets(const u32 *rk, const bool enc, u8 *dst, const u8 *src,
 			x[s][l] = _mm256_shuffle_epi8(xor256(in, t[l]),
 						      SM4_BSWAP32);
 		}
-		sm4_mul_x8_4(t);
+		xts_tweak_mul_x8(t);
 		sm4_transpose(&x[s][0], &x[s][1], &x[s][2], &x[s][3]);
 	}
 
@@ -390,7 +333,7 @@ sm4_xts_avx2(const struct envcrypt_sm4_xts_key *k, u8 *dst, const u8 *src,
 	for (l = 0; l < SM4_LANES; l++)
 		t[l] = _mm256_setzero_si256();
 	sm4_xts_sets(k->tweak.rk, true, buf, buf, t, 1);
-	sm4_first_tweaks(t, _mm_loadu_si128((const __m128i_u *)buf));
+	xts_tweak_first(t, _mm_loadu_si128((const __m128i_u *)buf));
 
 	for (i = 0; i + SM4_GROUP <= len; i += SM4_GROUP)
 		sm4_xts_sets(k->data.rk, enc, dst + i, src + i, t, SM4_SETS);

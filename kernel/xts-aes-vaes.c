@@ -72,6 +72,7 @@
 #include <linux/types.h>
 
 #include "envcrypt-simd.h"
+#include "xts-tweak.h"
 
 #include "xts-aes-vaes.h"
 
@@ -83,7 +84,7 @@
 #define XTS_AVX2 __attribute__((target("aes,avx2")))
 #define XTS_VAES __attribute__((target("aes,avx2,vaes")))
 
-#define XTS_LANES	4			/* ymm registers of tweaks */
+#define XTS_LANES	XTS_TWEAK_LANES	/* ymm registers of tweaks */
 #define XTS_BLOCKS	(2 * XTS_LANES)		/* blocks in a group */
 #define XTS_GROUP	(16 * XTS_BLOCKS)	/* bytes in a group */
 
@@ -127,50 +128,6 @@ static __always_inline XTS_AVX2 __m128i hi128(__m256i x)
 
 /* ---- tweaks ----------------------------------------------------------- */
 
-/*
- * Multiply both 128-bit halves of @t by x.  Dwords 3 and 1 (with bits
- * 127 and 63) are moved to dwords 0 and 2, their sign bits spread over
- * them, and the masks select 0x87 (the reduction) and 1 (the carry from
- * bit 63 into bit 64); the 64-bit add shifts both words left by one.
- */
-static __always_inline XTS_AVX2 __m256i gf128_mul_x(__m256i t)
-{
-	__m256i m = _mm256_srai_epi32(_mm256_shuffle_epi32(t, 0x13), 31);
-
-	m = _mm256_and_si256(m, _mm256_set_epi32(0, 1, 0, 0x87,
-						 0, 1, 0, 0x87));
-	return xor256(_mm256_add_epi64(t, t), m);
-}
-
-/*
- * Multiply both halves of all four registers of tweaks by x^8: shift
- * each half left by one byte, and XOR the byte b that left it back in as
- * b * 0x87.  The four registers' top dwords are gathered into one, so
- * that the products for all eight tweaks take one set of shifts.
- */
-static __always_inline XTS_AVX2 void gf128_mul_x8_4(__m256i *t)
-{
-	/* dword 3 of t[0], t[1], t[2], t[3] in dwords 0-3 of each half */
-	__m256i b = _mm256_unpackhi_epi64(_mm256_unpackhi_epi32(t[0], t[1]),
-					  _mm256_unpackhi_epi32(t[2], t[3]));
-	__m256i red;
-	int l;
-
-	b = _mm256_srli_epi32(b, 24);
-	red = xor256(xor256(b, _mm256_slli_epi32(b, 1)),
-		     xor256(_mm256_slli_epi32(b, 2), _mm256_slli_epi32(b, 7)));
-#pragma GCC unroll 8
-	for (l = 0; l < XTS_LANES; l++) {
-		/* bytes 0 and 1 from dword l of each half, zeroes elsewhere */
-		const int sel = 0xffff0000 | 0x0404 * l | 0x0100;
-		const __m256i pick = _mm256_set_epi32(-1, -1, -1, sel,
-						      -1, -1, -1, sel);
-
-		t[l] = xor256(_mm256_bslli_epi128(t[l], 1),
-			      _mm256_shuffle_epi8(red, pick));
-	}
-}
-
 /* T_0 = E_K2(le64(sector) || 0^64). */
 static __always_inline XTS_AVX2 __m128i
 xts_first_tweak(const struct envcrypt_aes_xts_key *k, u64 sector)
@@ -183,18 +140,6 @@ xts_first_tweak(const struct envcrypt_aes_xts_key *k, u64 sector)
 	for (r = 1; r < AES256_LAST; r++)
 		t = _mm_aesenc_si128(t, load128(k->tweak[r]));
 	return _mm_aesenclast_si128(t, load128(k->tweak[AES256_LAST]));
-}
-
-/* The tweaks of a group's blocks: t[l] = (T_0 * x^2l, T_0 * x^(2l+1)). */
-static __always_inline XTS_AVX2 void xts_first_tweaks(__m256i *t, __m128i t0)
-{
-	__m256i b = _mm256_broadcastsi128_si256(t0);
-	int l;
-
-	t[0] = _mm256_blend_epi32(b, gf128_mul_x(b), 0xf0);
-#pragma GCC unroll 8
-	for (l = 1; l < XTS_LANES; l++)
-		t[l] = gf128_mul_x(gf128_mul_x(t[l - 1]));
 }
 
 /* ---- AES rounds ------------------------------------------------------- */
@@ -263,7 +208,7 @@ xts_groups_vaes(const u8 (*rk)[32], u8 *dst_end, const u8 *src_end,
 			_mm256_storeu_si256((__m256i_u *)(dst_end + i + 32 * l),
 					    x[l]);
 		}
-		gf128_mul_x8_4(t);
+		xts_tweak_mul_x8(t);
 	}
 }
 
@@ -317,7 +262,7 @@ xts_groups_aesni(const u8 (*rk)[32], u8 *dst_end, const u8 *src_end,
 						     enc));
 			}
 		}
-		gf128_mul_x8_4(t);
+		xts_tweak_mul_x8(t);
 	}
 }
 
@@ -361,7 +306,7 @@ xts_crypt(const struct envcrypt_aes_xts_key *k, const u8 (*rk)[32], u8 *dst,
 	long whole = len & -XTS_GROUP;
 	__m256i t[XTS_LANES];
 
-	xts_first_tweaks(t, xts_first_tweak(k, sector));
+	xts_tweak_first(t, xts_first_tweak(k, sector));
 	src += whole;
 	dst += whole;
 	if (vaes)

@@ -79,6 +79,14 @@ void envcrypt_sm4_xts_wipe(struct envcrypt_sm4_xts_key *k);
  */
 void envcrypt_sm4_xts_encrypt(const struct envcrypt_sm4_xts_key *k, u8 *dst,
 			      const u8 *src, unsigned int len, u64 sector);
+/*
+ * ECB over @len bytes (a multiple of 16) with the implementation the probe
+ * picked, for the crypto API's ecb(sm4).  Same rules as encrypt/decrypt
+ * above: the caller holds kernel_fpu_begin() in the kernel.
+ */
+void envcrypt_sm4_ecb_crypt(const struct envcrypt_sm4_key *k, u8 *dst,
+			    const u8 *src, unsigned int len, bool encrypt);
+
 void envcrypt_sm4_xts_decrypt(const struct envcrypt_sm4_xts_key *k, u8 *dst,
 			      const u8 *src, unsigned int len, u64 sector);
 

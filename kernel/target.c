@@ -76,6 +76,11 @@ static const struct envcrypt_cipher envcrypt_ciphers[] = {
 static enum envcrypt_aes_xts_impl envcrypt_aes_impl __ro_after_init;
 static enum envcrypt_sm4_xts_impl envcrypt_sm4_impl __ro_after_init;
 
+static bool portable;
+module_param(portable, bool, 0444);
+MODULE_PARM_DESC(portable,
+		 "Use only portable code: no built-in AES-XTS (the crypto API's instead), the portable SM4-XTS, no accelerated ecb(sm4) (for comparisons and tests)");
+
 union envcrypt_builtin_key {
 	struct envcrypt_aes_xts_key aes;
 	struct envcrypt_sm4_xts_key sm4;
@@ -1250,6 +1255,11 @@ static int __init dm_envcrypt_init(void)
 
 	envcrypt_aes_impl = envcrypt_aes_xts_probe();
 	envcrypt_sm4_impl = envcrypt_sm4_xts_probe();
+	if (portable) {
+		envcrypt_aes_impl = ENVCRYPT_XTS_NONE;
+		envcrypt_sm4_impl = ENVCRYPT_SM4_XTS_GENERIC;
+		envcrypt_sm4_xts_select(ENVCRYPT_SM4_XTS_GENERIC);
+	}
 	DMINFO("built-in AES-XTS: %s, SM4-XTS: %s",
 	       envcrypt_aes_xts_impl_name(envcrypt_aes_impl),
 	       envcrypt_sm4_xts_impl_name(envcrypt_sm4_impl));
@@ -1257,7 +1267,8 @@ static int __init dm_envcrypt_init(void)
 	r = dm_register_target(&envcrypt_target);
 	if (r)
 		return r;
-	envcrypt_sm4_register();
+	envcrypt_sm4_register(envcrypt_sm4_impl ==
+			      ENVCRYPT_SM4_XTS_AESNI_AVX2);
 	return 0;
 }
 

@@ -120,6 +120,10 @@ dm_table() {
 # need_envcrypt: load dm-envcrypt, or skip the test if the image has none
 need_envcrypt() {
 	[ -f "$ENVCRYPT_KO" ] || skip "dm-envcrypt.ko not in the image"
+	# a test that loaded it with portable=1 leaves it so: reload
+	if [ "$(cat /sys/module/dm_envcrypt/parameters/portable 2>/dev/null)" = Y ]; then
+		rmmod dm_envcrypt || fail "cannot unload the portable dm-envcrypt"
+	fi
 	modprobe dm-envcrypt || fail "modprobe dm-envcrypt failed"
 }
 

@@ -18,7 +18,7 @@ sm4_case() {
 	local engine=$1 ss=$2 ivoff=$3 large=$4 off=$5
 	local step=$(($2 / 512)) first key table
 
-	need_envcrypt
+	[ -d /sys/module/dm_envcrypt ] || need_envcrypt
 	need_ref
 	ramdisks 1 16384
 	key=$(hexkey 32)
@@ -35,10 +35,14 @@ sm4_case() {
 
 	# envcrypt writes the reference's ciphertext
 	dm_create s "$table"
-	# built-in: the AVX2 implementation where the CPU has AVX2, else the
-	# portable one
-	case "$engine:$(grep -qw avx2 /proc/cpuinfo && echo avx2):$(dmsetup status s)" in
-	crypto_api:*:*driver:xts\(ecb\(sm4-envcrypt\)\)\ *) ;;
+	# the AVX2 implementations where the CPU has AVX2 (and the module was
+	# not loaded with portable=1), else the portable ones
+	fast=
+	grep -qw avx2 /proc/cpuinfo && fast=avx2
+	[ "$(cat /sys/module/dm_envcrypt/parameters/portable)" = Y ] && fast=
+	case "$engine:$fast:$(dmsetup status s)" in
+	crypto_api:avx2:*driver:xts\(ecb-sm4-aesni-avx2-envcrypt\)\ *) ;;
+	crypto_api::*driver:xts\(ecb\(sm4-envcrypt\)\)\ *) ;;
 	:avx2:*driver:envcrypt-xts-sm4-aesni-avx2\ *) ;;
 	::*driver:envcrypt-xts-sm4-generic\ *) ;;
 	*) fail "engine '$engine' not in use: $(dmsetup status s)" ;;
@@ -58,10 +62,32 @@ sm4_case() {
 
 test_sm4_registered_for_the_crypto_api() {
 	need_envcrypt
-	awk -v RS= '/driver *: sm4-envcrypt/' /proc/crypto >alg
+	awk -v RS= '/driver *: sm4-envcrypt\n/' /proc/crypto >alg
 	grep -q '^name *: sm4$' alg || fail "no sm4 in /proc/crypto: $(cat alg)"
 	grep -q '^priority *: 50$' alg || fail "priority: $(grep priority alg)"
 	grep -q '^selftest *: passed$' alg || fail "kernel self-test: $(grep selftest alg)"
+	# the accelerated ecb(sm4), above it, where the CPU has AVX2
+	awk -v RS= '/driver *: ecb-sm4-aesni-avx2-envcrypt\n/' /proc/crypto >ecb
+	if grep -qw avx2 /proc/cpuinfo; then
+		grep -q '^name *: ecb(sm4)$' ecb || fail "no accelerated ecb(sm4): $(cat ecb)"
+		grep -q '^priority *: 60$' ecb || fail "priority: $(grep priority ecb)"
+		grep -q '^selftest *: passed$' ecb || fail "kernel self-test: $(grep selftest ecb)"
+	else
+		[ ! -s ecb ] || fail "accelerated ecb(sm4) without AVX2: $(cat ecb)"
+	fi
+}
+
+# portable=1: the portable SM4-XTS in the target, the portable sm4 alone
+# in the crypto API; the ciphertext is the same.
+test_sm4_portable_module_parameter() {
+	need_envcrypt
+	rmmod dm_envcrypt || fail "rmmod"
+	modprobe dm-envcrypt portable=1 || fail "modprobe portable=1"
+	grep -q 'ecb-sm4-aesni-avx2-envcrypt' /proc/crypto &&
+		fail "accelerated ecb(sm4) registered with portable=1"
+	sm4_case "" 512 4242 0 2048
+	tidy
+	sm4_case crypto_api 4096 64 1 8
 }
 
 test_sm4_builtin_ss512_iv0() { sm4_case "" 512 0 0 0; }

@@ -2,7 +2,8 @@
 #
 # dm-envcrypt: envelope-encrypted block devices for hypervisor hosts.
 #
-#   make            build kernel/dm-envcrypt.ko against KDIR
+#   make            build kernel/dm-envcrypt.ko against KDIR, and
+#                   build/bin/envcryptctl
 #   make deps       install the Debian packages everything below needs
 #   make check      all tests (kernel tests in a QEMU guest)
 #   make demo       boot a guest and show an encrypted volume at work
@@ -18,9 +19,12 @@ export KVER KDIR
 
 MODULE := kernel/dm-envcrypt.ko
 
-.PHONY: all module deps check check-unit check-vm demo bench lint checkpatch sparse clean
+.PHONY: all module tools deps check check-unit check-vm demo bench lint checkpatch sparse clean
 
-all: module
+all: module tools
+
+tools:
+	$(MAKE) -C tools
 
 module:
 	@test -d "$(KDIR)" || { echo "make: no kernel headers at $(KDIR); run 'make deps'" >&2; exit 1; }
@@ -30,35 +34,42 @@ deps:
 	@scripts/deps.sh
 
 check: deps
-	$(MAKE) module
+	$(MAKE) module tools
 	$(MAKE) lint
 	$(MAKE) check-unit
 	$(MAKE) check-vm
 
 check-unit:
 	$(MAKE) -C tests/unit check
+	$(MAKE) -C tests/tools check
 
-# Programs the guest tests run, built on the host.
-TEST_TOOLS := build/bin/sm4-xts-ref
+# Programs the guest tests run, built on the host (the guest gets all of
+# build/bin, envcryptctl included).
+TEST_TOOLS := build/bin/sm4-xts-ref build/bin/envcrypt-header-edit
 
-build/bin/%: tests/vm/tools/%.c
+build/bin/sm4-xts-ref: tests/vm/tools/sm4-xts-ref.c
 	@mkdir -p build/bin
 	$(CC) -O2 -Wall -Wextra -Werror -o $@ $< -lcrypto
 
+# edits headers through the codec: links the envcryptctl library
+build/bin/envcrypt-header-edit: tests/vm/tools/envcrypt-header-edit.c tools
+	$(CC) -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -Itools/lib -Iinclude \
+		-o $@ $< build/tools/libenvcrypt.a -lcrypto
+
 # All guest tests; then the cipher tests again on a CPU without AVX, where
 # the built-in SM4-XTS is the portable one and AES-XTS the crypto API's.
-check-vm: $(TEST_TOOLS)
+check-vm: tools $(TEST_TOOLS)
 	tests/vm/run.sh check
 	ENVCRYPT_CPU=Westmere ENVCRYPT_TESTS='t_oracle*,t_sm4*' tests/vm/run.sh check
 
 demo: deps
-	$(MAKE) module
+	$(MAKE) module tools
 	tests/vm/run.sh demo
 
 # The kernel path in the icount guest, then the ciphers natively against
 # OpenSSL.  Numbers never fail the run.
 bench: deps
-	$(MAKE) module
+	$(MAKE) module tools
 	tests/vm/run.sh bench
 	$(MAKE) -C tests/unit bench bench-sm4
 
@@ -79,4 +90,5 @@ sparse:
 clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	$(MAKE) -C tests/unit clean
+	$(MAKE) -C tests/tools clean
 	rm -rf build

@@ -6,7 +6,7 @@ set -eu
 
 PACKAGES="
 make gcc libc6-dev pkg-config cpio gzip kmod python3
-libcmocka-dev libssl-dev
+libcmocka-dev libssl-dev libdevmapper-dev libkeyutils-dev libkmod-dev
 linux-image-amd64 linux-headers-amd64
 qemu-system-x86 busybox-static
 dmsetup keyutils fio cryptsetup-bin e2fsprogs

@@ -138,6 +138,63 @@ run_fio() {
 	rm -f "$out" "$err"
 }
 
+# now_us: guest time in microseconds (instructions, under icount)
+now_us() {
+	local t
+
+	t=$(date +%s%N)
+	echo $((t / 1000))
+}
+
+# open_times N CMD...: run CMD (an open) then close "bo", N times; prints
+# the times of the opens in microseconds, sorted
+open_times() {
+	local n=$1 i t0 t1
+
+	shift
+	for i in $(seq 1 "$n"); do
+		t0=$(now_us)
+		"$@" >/dev/null || fail "$* failed"
+		t1=$(now_us)
+		dmsetup remove bo || fail "remove after $*"
+		echo $((t1 - t0))
+	done | sort -n
+}
+
+# summary WHAT TIMES...: median and slowest, in ms
+open_summary() {
+	local what=$1 n med max
+
+	shift
+	n=$#
+	med=$(echo "$@" | tr ' ' '\n' | sed -n "$(((n + 1) / 2))p")
+	max=$(echo "$@" | tr ' ' '\n' | tail -n 1)
+	echo "envcrypt-bench-info: open $what: median $((med / 1000)).$(((med % 1000) / 100)) ms, slowest $((max / 1000)).$(((max % 1000) / 100)) ms over $n opens"
+}
+
+# Time from command start to device ready: "envcryptctl open" of a volume
+# in the local KMS (header read, unwrap, keyring, dm create), beside
+# "cryptsetup open --type plain" of the same disk with a key file (dm
+# create only, no header and no KMS).  Target: envcryptctl under 50 ms.
+bench_open() {
+	local t
+
+	selected open envcryptctl || return 0
+	export ENVCRYPT_KMS_DIR=/tmp/bench-kms
+	ramdisks 1 16384
+	envcryptctl format /dev/ram0 --yes >/dev/null || fail "format /dev/ram0"
+	envcryptctl open /dev/ram0 bo || fail "first open"	# loads nothing new later
+	dmsetup remove bo
+	t=$(open_times 20 envcryptctl open /dev/ram0 bo)
+	open_summary "envcryptctl (local KMS)" $t
+	head -c 64 /dev/urandom >/tmp/bench-key
+	t=$(open_times 20 cryptsetup open --type plain --cipher aes-xts-plain64 \
+		--key-size 512 --key-file /tmp/bench-key /dev/ram0 bo)
+	open_summary "cryptsetup --type plain" $t
+	rm -f /tmp/bench-key
+	rmmod brd
+}
+
 rc=0
 echo "envcrypt-bench-begin"
 echo "envcrypt-bench-info: kernel $(uname -r)"
@@ -148,6 +205,7 @@ echo "envcrypt-bench-info: ramdisk ${DISK_MIB} MiB, scale ${scale}%"
 need_envcrypt
 echo "envcrypt-bench-info: dm-envcrypt.ko sha256 $(sha256sum "$ENVCRYPT_KO" | cut -c1-16)"
 
+bench_open
 ramdisks 1 $((DISK_MIB * 1024))
 # every page of the RAM disk allocated before anything is measured
 dd if=/dev/zero of=/dev/ram0 bs=1M count="$DISK_MIB" oflag=direct \

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Device-mapper calls (libdevmapper): create, remove, inspect and message
+ * envcrypt devices, and load the target's module when it is missing.
+ */
+#ifndef ENVCRYPT_DM_H
+#define ENVCRYPT_DM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* dm UUID of a volume's device: "ENVCRYPT-<volume uuid text>". */
+#define EC_DM_UUID_PREFIX	"ENVCRYPT-"
+#define EC_DM_NAME_MAX		128
+
+struct ec_dm_info {
+	bool exists;
+	bool suspended;
+	bool readonly;
+	int open_count;
+	uint32_t major, minor;
+	char uuid[160];			/* dm UUID */
+	char target[32];		/* target type of the first target */
+	uint64_t length;		/* sectors */
+	char table[512];		/* table params (no key bytes) */
+	char status[512];		/* INFO status params */
+};
+
+/*
+ * Create device @name with one envcrypt target of @sectors 512-byte
+ * sectors and the table @params.  -EEXIST when the name is taken.
+ */
+int ec_dm_create(const char *name, const char *dm_uuid, uint64_t sectors,
+		 const char *params, bool readonly);
+/* Remove device @name; -ENXIO if none, -EBUSY while it is open. */
+int ec_dm_remove(const char *name);
+/* Info, table and status of @name; info->exists false if none. */
+int ec_dm_info(const char *name, struct ec_dm_info *info);
+/* Names of the devices whose dm UUID starts with EC_DM_UUID_PREFIX. */
+int ec_dm_list(char ***names, size_t *n);
+void ec_dm_list_free(char **names, size_t n);
+/* Send a target message (device suspended for key messages). */
+int ec_dm_message(const char *name, const char *msg);
+
+/*
+ * Make sure the kernel has the envcrypt target: if device-mapper does not
+ * list it, load the dm-envcrypt module through libkmod.  -ENOENT with a
+ * message when the module is not installed.
+ */
+int ec_dm_load_target(void);
+
+#endif /* ENVCRYPT_DM_H */

@@ -1,0 +1,460 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * envcryptctl: the command tables, option parsing, generated help, the
+ * confirmation question, and errno to exit code.
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "error.h"
+#include "secmem.h"
+
+#define PROG	"envcryptctl"
+
+struct cli_option {
+	const char *name;
+	const char *arg;		/* NULL: a flag */
+	const char *help;
+};
+
+static const struct cli_option cli_options[OPT_COUNT] = {
+	[OPT_KMS] = { "kms", "URI",
+		"the KMS: local: (default: the local keystore in $ENVCRYPT_KMS_DIR, else /var/lib/envcrypt/kms) or local:DIR" },
+	[OPT_KEY] = { "key", "CMK",
+		"the CMK: a key id or alias/NAME (default: the keystore's service key, alias/envcrypt/service)" },
+	[OPT_CIPHER] = { "cipher", "CIPHER",
+		"aes-xts-plain64 or sm4-xts-plain64 (default: the one of the CMK's spec)" },
+	[OPT_SECTOR_SIZE] = { "sector-size", "BYTES",
+		"encryption sector size, 512 or 4096 (default 512)" },
+	[OPT_LABEL] = { "label", "TEXT", "a label, up to 47 bytes" },
+	[OPT_YES] = { "yes", NULL,
+		"do not ask for confirmation (needed without a terminal)" },
+	[OPT_READONLY] = { "readonly", NULL, "create a read-only device" },
+	[OPT_VERIFY_ONLY] = { "verify-only", NULL,
+		"unwrap and check the data key, create no device" },
+	[OPT_JSON] = { "json", NULL, "print JSON" },
+	[OPT_SPEC] = { "spec", "SPEC", "AES_256 or SM4" },
+	[OPT_ALIAS] = { "alias", "NAME", "make the key reachable as alias/NAME" },
+	[OPT_DAYS] = { "days", "DAYS", "waiting period before deletion, 7 to 30" },
+};
+
+static int cmd_help(const struct cli_opts *o, int argc, char **argv);
+static int cmd_kms(const struct cli_opts *o, int argc, char **argv);
+
+const struct cli_command cli_commands[] = {
+	{ "format", "DEVICE", 1, 1,
+	  BIT(OPT_KMS) | BIT(OPT_KEY) | BIT(OPT_CIPHER) |
+	  BIT(OPT_SECTOR_SIZE) | BIT(OPT_LABEL) | BIT(OPT_YES),
+	  "create an encrypted volume on DEVICE (overwrites it)",
+	  "Writes a volume header to DEVICE (a block device or an image file): a new\n"
+	  "random data key, wrapped by the CMK in the KMS. The data starts 1 MiB into\n"
+	  "the device. Everything on DEVICE is lost.",
+	  cmd_format },
+	{ "open", "DEVICE [NAME]", 1, 2,
+	  BIT(OPT_READONLY) | BIT(OPT_VERIFY_ONLY),
+	  "activate the volume on DEVICE as /dev/mapper/NAME",
+	  "Unwraps the data key through the KMS named in the header, checks it against\n"
+	  "the key check value and creates /dev/mapper/NAME. The data key goes to the\n"
+	  "kernel through the keyring and is kept nowhere else. With --verify-only,\n"
+	  "NAME is not needed and no device is created. A damaged or stale header\n"
+	  "copy is repaired from the good one (not with --readonly).",
+	  cmd_open },
+	{ "close", "NAME", 1, 1, 0,
+	  "deactivate volume NAME",
+	  "Removes /dev/mapper/NAME; the kernel wipes the data key.",
+	  cmd_close },
+	{ "status", "NAME", 1, 1, BIT(OPT_JSON),
+	  "show an open volume",
+	  "Shows the device, cipher, sector size, whether the kernel holds the data\n"
+	  "key (and that its key check value matches the header), and the wrap slots.",
+	  cmd_status },
+	{ "dump", "DEVICE", 1, 1, BIT(OPT_JSON),
+	  "show the header of DEVICE",
+	  "Reads the volume header without any KMS: volume UUID, cipher, sector size,\n"
+	  "data offset, key check value, both copies' state and every wrap slot.",
+	  cmd_dump },
+	{ "list", "", 0, 0, BIT(OPT_JSON),
+	  "list the open volumes",
+	  "Lists the envcrypt devices of this host.",
+	  cmd_list },
+	{ "kms", "COMMAND ...", 1, 32, 0,
+	  "manage CMKs (see 'envcryptctl kms help')",
+	  NULL,
+	  cmd_kms },
+	{ "help", "[COMMAND]", 0, 2, 0,
+	  "show help for envcryptctl or a command",
+	  NULL,
+	  cmd_help },
+	{ NULL }
+};
+
+const struct cli_command cli_kms_commands[] = {
+	{ "create-key", "", 0, 0,
+	  BIT(OPT_KMS) | BIT(OPT_SPEC) | BIT(OPT_ALIAS) | BIT(OPT_JSON),
+	  "create a CMK (--spec AES_256|SM4)",
+	  "Creates a CMK of the given spec, Enabled, and prints its id.",
+	  cmd_kms_create_key },
+	{ "list-keys", "", 0, 0, BIT(OPT_KMS) | BIT(OPT_JSON),
+	  "list the CMKs",
+	  NULL,
+	  cmd_kms_list_keys },
+	{ "describe-key", "KEY", 1, 1, BIT(OPT_KMS) | BIT(OPT_JSON),
+	  "show a CMK's spec, state and versions",
+	  NULL,
+	  cmd_kms_describe_key },
+	{ "enable-key", "KEY", 1, 1, BIT(OPT_KMS),
+	  "enable a Disabled CMK",
+	  NULL,
+	  cmd_kms_enable_key },
+	{ "disable-key", "KEY", 1, 1, BIT(OPT_KMS),
+	  "disable a CMK: volumes it wraps can no longer be opened",
+	  "Volumes already open stay open; new opens are refused until the key is\n"
+	  "enabled again. The service key cannot be disabled.",
+	  cmd_kms_disable_key },
+	{ "rotate-key", "KEY", 1, 1, BIT(OPT_KMS),
+	  "add a new version of a CMK's key material",
+	  "New wraps use the new version; data keys wrapped by older versions still\n"
+	  "unwrap.",
+	  cmd_kms_rotate_key },
+	{ "schedule-deletion", "KEY", 1, 1, BIT(OPT_KMS) | BIT(OPT_DAYS),
+	  "delete a CMK after --days 7..30 (volumes it wraps are lost then)",
+	  "The key is PendingDeletion until the date, and can be brought back with\n"
+	  "cancel-deletion until then. The service key cannot be deleted.",
+	  cmd_kms_schedule_deletion },
+	{ "cancel-deletion", "KEY", 1, 1, BIT(OPT_KMS),
+	  "cancel a scheduled deletion (the key becomes Disabled)",
+	  NULL,
+	  cmd_kms_cancel_deletion },
+	{ NULL }
+};
+
+static const char *const exit_codes =
+	"Exit codes:\n"
+	"  0  success\n"
+	"  1  wrong arguments, or confirmation refused\n"
+	"  2  failed (I/O error, out of memory, ...)\n"
+	"  3  the CMK is not usable: Disabled, PendingDeletion, not found, or access denied\n"
+	"  4  the KMS is unreachable (retry later)\n"
+	"  5  the volume header is invalid or has been tampered with\n"
+	"  6  the device or name is busy\n"
+	"  7  no such device or volume\n";
+
+static void usage_line(FILE *f, const char *prefix,
+		       const struct cli_command *c)
+{
+	int i;
+
+	fprintf(f, "usage: %s %s%s%s%s", PROG, prefix, c->name,
+		c->args[0] ? " " : "", c->args);
+	for (i = 0; i < OPT_COUNT; i++) {
+		if (!(c->opts & BIT(i)))
+			continue;
+		if (cli_options[i].arg)
+			fprintf(f, " [--%s %s]", cli_options[i].name,
+				cli_options[i].arg);
+		else
+			fprintf(f, " [--%s]", cli_options[i].name);
+	}
+	fputc('\n', f);
+}
+
+static void command_help(FILE *f, const char *prefix,
+			 const struct cli_command *c)
+{
+	char opt[64];
+	int i;
+
+	usage_line(f, prefix, c);
+	fprintf(f, "\n%s.\n", c->summary);
+	if (c->help)
+		fprintf(f, "\n%s\n", c->help);
+	if (c->opts)
+		fputs("\nOptions:\n", f);
+	for (i = 0; i < OPT_COUNT; i++) {
+		if (!(c->opts & BIT(i)))
+			continue;
+		snprintf(opt, sizeof(opt), "--%s%s%s", cli_options[i].name,
+			 cli_options[i].arg ? " " : "",
+			 cli_options[i].arg ? cli_options[i].arg : "");
+		fprintf(f, "  %-20s %s\n", opt, cli_options[i].help);
+	}
+	fprintf(f, "  %-20s %s\n", "--help", "show this help");
+}
+
+static void table_help(FILE *f, const char *prefix,
+		       const struct cli_command *table)
+{
+	const struct cli_command *c;
+	char name[64];
+
+	for (c = table; c->name; c++) {
+		snprintf(name, sizeof(name), "%s%s%s%s", prefix, c->name,
+			 c->args[0] ? " " : "", c->args);
+		fprintf(f, "  %-30s %s\n", name, c->summary);
+	}
+}
+
+static void program_help(FILE *f)
+{
+	fprintf(f, "usage: %s COMMAND [ARGS] [OPTIONS]\n\n"
+		"Envelope-encrypted volumes: a data key encrypts the sectors in the kernel\n"
+		"(dm-envcrypt), a CMK in a KMS wraps the data key.\n\nCommands:\n",
+		PROG);
+	table_help(f, "", cli_commands);
+	fputs("\nKMS commands:\n", f);
+	table_help(f, "kms ", cli_kms_commands);
+	fprintf(f, "\n'%s COMMAND --help' shows a command's options.\n\n%s",
+		PROG, exit_codes);
+}
+
+static const struct cli_command *find_command(const struct cli_command *t,
+					      const char *name)
+{
+	for (; t->name; t++)
+		if (!strcmp(t->name, name))
+			return t;
+	return NULL;
+}
+
+__attribute__((format(printf, 3, 4)))
+static int usage_error(const char *prefix, const struct cli_command *c,
+		       const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", PROG);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (c)
+		usage_line(stderr, prefix, c);
+	return EC_EXIT_USAGE;
+}
+
+static int parse_uint(const char *s, unsigned int *v)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(s, &end, 10);
+	if (errno || !*s || *end || *s == '-' || n > 0xffffffffUL)
+		return -EINVAL;
+	*v = n;
+	return 0;
+}
+
+static int set_option(struct cli_opts *o, int id, const char *arg)
+{
+	unsigned int n;
+
+	switch (id) {
+	case OPT_KMS:
+		o->kms = arg;
+		break;
+	case OPT_KEY:
+		o->key = arg;
+		break;
+	case OPT_CIPHER:
+		o->cipher = arg;
+		break;
+	case OPT_SECTOR_SIZE:
+		if (parse_uint(arg, &n))
+			return -EINVAL;
+		o->sector_size = n;
+		break;
+	case OPT_LABEL:
+		o->label = arg;
+		break;
+	case OPT_YES:
+		o->yes = true;
+		break;
+	case OPT_READONLY:
+		o->readonly = true;
+		break;
+	case OPT_VERIFY_ONLY:
+		o->verify_only = true;
+		break;
+	case OPT_JSON:
+		o->json = true;
+		break;
+	case OPT_SPEC:
+		o->spec = arg;
+		break;
+	case OPT_ALIAS:
+		o->alias = arg;
+		break;
+	case OPT_DAYS:
+		if (parse_uint(arg, &n))
+			return -EINVAL;
+		o->days = n;
+		break;
+	}
+	return 0;
+}
+
+#define OPT_HELP	OPT_COUNT
+
+/* Parse @argv (argv[0] is the command name) for @c and run it. */
+static int run_command(const char *prefix, const struct cli_command *c,
+		       int argc, char **argv)
+{
+	struct option longopts[OPT_COUNT + 2];
+	struct cli_opts o;
+	int i, n = 0, id, r;
+
+	memset(&o, 0, sizeof(o));
+	for (i = 0; i < OPT_COUNT; i++) {
+		if (!(c->opts & BIT(i)))
+			continue;
+		longopts[n].name = cli_options[i].name;
+		longopts[n].has_arg = cli_options[i].arg ? required_argument :
+							   no_argument;
+		longopts[n].flag = NULL;
+		longopts[n].val = i;
+		n++;
+	}
+	longopts[n++] = (struct option){ "help", no_argument, NULL, OPT_HELP };
+	longopts[n] = (struct option){ NULL, 0, NULL, 0 };
+
+	/*
+	 * Options may follow the arguments, except for "kms", whose
+	 * arguments are a command with options of its own.
+	 */
+	optind = 0;
+	opterr = 0;
+	while ((id = getopt_long(argc, argv, c->run == cmd_kms ? "+:" : ":",
+				 longopts, NULL)) != -1) {
+		if (id == OPT_HELP) {
+			command_help(stdout, prefix, c);
+			return EC_EXIT_OK;
+		}
+		if (id == ':')
+			return usage_error(prefix, c,
+					   "option %s needs an argument",
+					   argv[optind - 1]);
+		if (id == '?')
+			return usage_error(prefix, c, "unknown option '%s'",
+					   argv[optind - 1]);
+		if (set_option(&o, id, optarg))
+			return usage_error(prefix, c,
+					   "'%s' is not a number", optarg);
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < c->min_args)
+		return usage_error(prefix, c, "%s: missing arguments",
+				   c->name);
+	if (argc > c->max_args)
+		return usage_error(prefix, c, "unexpected argument '%s'",
+				   argv[c->max_args]);
+	ec_err_clear();
+	r = c->run(&o, argc, argv);
+	if (r > 0)
+		return r;
+	if (r < 0) {
+		fprintf(stderr, "%s: %s\n", PROG,
+			ec_err_msg()[0] ? ec_err_msg() : strerror(-r));
+		return ec_exit_code(r);
+	}
+	return EC_EXIT_OK;
+}
+
+static int cmd_help(const struct cli_opts *o, int argc, char **argv)
+{
+	const struct cli_command *c;
+
+	(void)o;
+	if (argc == 0) {
+		program_help(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[0], "kms")) {
+		if (argc == 1) {
+			fputs("KMS commands:\n", stdout);
+			table_help(stdout, "kms ", cli_kms_commands);
+			return 0;
+		}
+		c = find_command(cli_kms_commands, argv[1]);
+		if (!c)
+			return usage_error("", NULL, "no kms command '%s'",
+					   argv[1]);
+		command_help(stdout, "kms ", c);
+		return 0;
+	}
+	c = find_command(cli_commands, argv[0]);
+	if (!c)
+		return usage_error("", NULL, "no command '%s'", argv[0]);
+	command_help(stdout, "", c);
+	return 0;
+}
+
+static int cmd_kms(const struct cli_opts *o, int argc, char **argv)
+{
+	const struct cli_command *c;
+
+	(void)o;
+	if (!strcmp(argv[0], "help") || !strcmp(argv[0], "--help")) {
+		fputs("KMS commands:\n", stdout);
+		table_help(stdout, "kms ", cli_kms_commands);
+		return 0;
+	}
+	c = find_command(cli_kms_commands, argv[0]);
+	if (!c)
+		return usage_error("", NULL,
+				   "no kms command '%s'; see 'envcryptctl kms help'",
+				   argv[0]);
+	return run_command("kms ", c, argc, argv);
+}
+
+int cli_confirm(const struct cli_opts *o, const char *device,
+		const char *what)
+{
+	char answer[16];
+
+	if (o->yes)
+		return 0;
+	if (!isatty(STDIN_FILENO))
+		return ec_err_set(-EINVAL, "%s: refusing to %s without confirmation: give --yes",
+				  device, what);
+	fprintf(stderr, "WARNING: this will %s; the data on %s will be lost.\nType YES to continue: ",
+		what, device);
+	fflush(stderr);
+	if (!fgets(answer, sizeof(answer), stdin) ||
+	    strcmp(answer, "YES\n"))
+		return ec_err_set(-EINVAL, "%s: not confirmed; nothing was written",
+				  device);
+	return 0;
+}
+
+int cli_main(int argc, char **argv)
+{
+	const struct cli_command *c;
+	int r;
+
+	if (argc < 2) {
+		program_help(stderr);
+		return EC_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		program_help(stdout);
+		return EC_EXIT_OK;
+	}
+	c = find_command(cli_commands, argv[1]);
+	if (!c)
+		return usage_error("", NULL,
+				   "no command '%s'; see 'envcryptctl help'",
+				   argv[1]);
+	r = ec_secmem_init();
+	if (r) {
+		fprintf(stderr, "%s: %s\n", PROG, ec_err_msg());
+		return ec_exit_code(r);
+	}
+	return run_command("", c, argc - 1, argv + 1);
+}

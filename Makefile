@@ -45,11 +45,16 @@ check-unit:
 
 # Programs the guest tests run, built on the host (the guest gets all of
 # build/bin, envcryptctl included).
-TEST_TOOLS := build/bin/sm4-xts-ref build/bin/envcrypt-header-edit
+TEST_TOOLS := build/bin/sm4-xts-ref build/bin/envcrypt-header-edit \
+	      build/bin/elapsed-us
 
 build/bin/sm4-xts-ref: tests/vm/tools/sm4-xts-ref.c
 	@mkdir -p build/bin
 	$(CC) -O2 -Wall -Wextra -Werror -o $@ $< -lcrypto
+
+build/bin/elapsed-us: tests/vm/tools/elapsed-us.c
+	@mkdir -p build/bin
+	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
 
 # edits headers through the codec: links the envcryptctl library
 build/bin/envcrypt-header-edit: tests/vm/tools/envcrypt-header-edit.c tools
@@ -63,13 +68,13 @@ check-vm: tools $(TEST_TOOLS)
 	ENVCRYPT_CPU=Westmere ENVCRYPT_TESTS='t_oracle*,t_sm4*' tests/vm/run.sh check
 
 demo: deps
-	$(MAKE) module tools
+	$(MAKE) module tools build/bin/elapsed-us
 	tests/vm/run.sh demo
 
 # The kernel path in the icount guest, then the ciphers natively against
 # OpenSSL.  Numbers never fail the run.
 bench: deps
-	$(MAKE) module tools
+	$(MAKE) module tools build/bin/elapsed-us
 	tests/vm/run.sh bench
 	$(MAKE) -C tests/unit bench bench-sm4
 

@@ -125,7 +125,7 @@ static void test_command_help_comes_from_the_table(void **state)
 	assert_int_equal(run(f, "help", "open", NULL), 0);
 	assert_has(f->out, "[--readonly] [--verify-only]");
 	assert_int_equal(run(f, "kms", "schedule-deletion", "--help", NULL), 0);
-	assert_has(f->out, "usage: envcryptctl kms schedule-deletion KEY [--kms URI] [--days DAYS]");
+	assert_has(f->out, "usage: envcryptctl kms schedule-deletion KEY [--kms URI] [--json] [--days DAYS]");
 	assert_int_equal(run(f, "help", "kms", "rotate-key", NULL), 0);
 	assert_has(f->out, "usage: envcryptctl kms rotate-key KEY");
 }

@@ -337,7 +337,7 @@ static int aes_gcm_seal(const uint8_t *key, const uint8_t *iv,
 			uint8_t *tag)
 {
 	const char *name = aead_name(EC_AEAD_AES_256_GCM);
-	uint8_t final[GCM_BLOCK_SIZE];	/* GCM's final step writes nothing */
+	uint8_t final[GCM_BLOCK_SIZE];	/* GCM's final writes nothing */
 	EVP_CIPHER_CTX *ctx;
 	int outl, r = 0;
 
@@ -377,7 +377,7 @@ static int aes_gcm_open(const uint8_t *key, const uint8_t *iv,
 {
 	const char *name = aead_name(EC_AEAD_AES_256_GCM);
 	uint8_t tag_copy[EC_AEAD_TAG_SIZE];
-	uint8_t final[GCM_BLOCK_SIZE];	/* GCM's final step writes nothing */
+	uint8_t final[GCM_BLOCK_SIZE];	/* GCM's final writes nothing */
 	EVP_CIPHER_CTX *ctx;
 	int outl, r = 0;
 

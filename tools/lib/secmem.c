@@ -21,7 +21,7 @@
 
 /* In front of every allocation; keeps the caller's bytes 16-byte aligned. */
 struct secmem_head {
-	size_t map_len;		/* the whole mapping, a multiple of pages */
+	size_t map_len;		/* the whole mapping, in pages */
 	size_t size;		/* what the caller asked for */
 } __attribute__((aligned(16)));
 

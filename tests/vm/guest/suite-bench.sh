@@ -138,26 +138,17 @@ run_fio() {
 	rm -f "$out" "$err"
 }
 
-# now_us: guest time in microseconds (instructions, under icount)
-now_us() {
-	local t
-
-	t=$(date +%s%N)
-	echo $((t / 1000))
-}
-
-# open_times N CMD...: run CMD (an open) then close "bo", N times; prints
-# the times of the opens in microseconds, sorted
+# open_times N CMD...: run CMD (an open) then remove "bo", N times;
+# prints the times of the opens in microseconds, sorted
 open_times() {
-	local n=$1 i t0 t1
+	local n=$1 i
 
 	shift
 	for i in $(seq 1 "$n"); do
-		t0=$(now_us)
-		"$@" >/dev/null || fail "$* failed"
-		t1=$(now_us)
+		elapsed-us "$@" 2>/tmp/took >/dev/null ||
+			fail "$* failed: $(cat /tmp/took)"
 		dmsetup remove bo || fail "remove after $*"
-		echo $((t1 - t0))
+		sed -n 's/^elapsed-us: //p' /tmp/took
 	done | sort -n
 }
 

@@ -33,6 +33,8 @@
 #include "kms.h"
 #include "secmem.h"
 
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+
 #define LOCAL_SCHEME		"local"
 #define LOCAL_DEFAULT_DIR	"/var/lib/envcrypt/kms"
 #define LOCAL_DIR_ENV		"ENVCRYPT_KMS_DIR"
@@ -67,7 +69,7 @@ struct cmk {
 	enum ec_key_spec spec;
 	enum ec_key_state state;
 	int64_t created;
-	int64_t deletion_date;		/* PendingDeletion: when; else 0 */
+	int64_t deletion_date;		/* PendingDeletion: when, or 0 */
 	uint32_t nversions;
 	struct cmk_version *versions;	/* [0] is version 1 */
 };
@@ -291,7 +293,7 @@ static int keystore_find(struct local_kms *lk, struct keystore *ks,
 		*cmk = find_by_id(ks, key);
 	if (!*cmk)
 		return ec_err_set(-ENOKEY,
-				  "CMK %s not found in %s; check the key id or alias",
+				  "CMK %s not found in %s",
 				  key, lk->kms.name);
 	return 0;
 }
@@ -466,7 +468,7 @@ static int parse_state(const char *s, enum ec_key_state *state)
 	};
 	size_t i;
 
-	for (i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(states); i++) {
 		if (!strcmp(s, ec_key_state_name(states[i]))) {
 			*state = states[i];
 			return 0;
@@ -686,6 +688,7 @@ static size_t keystore_format(const struct keystore *ks, char *buf,
 	static const char hex[] = "0123456789abcdef";
 	const struct cmk *cmk;
 	size_t i, j, len, mlen;
+	const uint8_t *m;
 	uint32_t v;
 
 	len = snprintf(buf, size, "%s\n", KEYSTORE_MAGIC);
@@ -702,9 +705,10 @@ static size_t keystore_format(const struct keystore *ks, char *buf,
 			len += snprintf(buf + len, size - len,
 					"version %u %" PRId64 " ", v + 1,
 					cmk->versions[v].created);
+			m = cmk->versions[v].material;
 			for (j = 0; j < mlen; j++) {
-				buf[len++] = hex[cmk->versions[v].material[j] >> 4];
-				buf[len++] = hex[cmk->versions[v].material[j] & 15];
+				buf[len++] = hex[m[j] >> 4];
+				buf[len++] = hex[m[j] & 15];
 			}
 			buf[len++] = '\n';
 		}
@@ -939,7 +943,10 @@ static void local_close(struct ec_kms *kms)
 
 /* ---- key use: wrap and unwrap ------------------------------------------ */
 
-/* Wrap and unwrap need an Enabled CMK. */
+/*
+ * Wrap and unwrap need an Enabled CMK.  The message says what is wrong;
+ * the caller, who knows what was being done, adds what to do about it.
+ */
 static int cmk_usable(struct local_kms *lk, const struct cmk *cmk)
 {
 	char label[EC_CMK_ID_MAX + EC_CMK_ALIAS_MAX + 8], date[40];
@@ -949,12 +956,12 @@ static int cmk_usable(struct local_kms *lk, const struct cmk *cmk)
 		return 0;
 	case EC_KEY_DISABLED:
 		return ec_err_set(-EKEYREVOKED,
-				  "%s is Disabled in %s; enable it to use it",
+				  "%s is Disabled in %s",
 				  cmk_label(cmk, label, sizeof(label)),
 				  lk->kms.name);
 	case EC_KEY_PENDING_DELETION:
 		return ec_err_set(-EKEYEXPIRED,
-				  "%s is PendingDeletion in %s, deleted on %s; cancel the deletion to use it",
+				  "%s is PendingDeletion in %s, deleted on %s",
 				  cmk_label(cmk, label, sizeof(label)),
 				  lk->kms.name,
 				  format_date(cmk->deletion_date, date,
@@ -1091,7 +1098,7 @@ static int local_unwrap(struct ec_kms *kms, const char *key_id,
 			 in->data + EC_AEAD_IV_SIZE + dk_len);
 	if (r == -EBADMSG)
 		ec_err_set(r,
-			   "the data key wrapped by %s version %u in %s does not authenticate: the header was changed or the wrapped key belongs to another volume",
+			   "the data key wrapped by %s version %u in %s does not authenticate: the header was changed, or the wrapped key belongs to another volume",
 			   label, in->cmk_version, kms->name);
 	else if (r)
 		ec_err_prefix(r, "%s: unwrapping with %s", kms->name, label);
@@ -1187,7 +1194,8 @@ static int local_create_key(struct ec_kms *kms, enum ec_key_spec spec,
 	r = keystore_begin(lk, &ks, true);
 	if (r)
 		return r;
-	if (full[0] && (cmk = find_by_alias(&ks, full))) {
+	cmk = full[0] ? find_by_alias(&ks, full) : NULL;
+	if (cmk) {
 		r = ec_err_set(-EEXIST,
 			       "%s is already taken by CMK %s in %s; choose another alias",
 			       full, cmk->id, kms->name);

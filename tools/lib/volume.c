@@ -201,7 +201,7 @@ int ec_volume_format(const char *device, const struct ec_format_params *p,
 	dk_len = ec_cipher_key_size(hdr->cipher);
 	dk = ec_secure_alloc(dk_len);
 	if (!dk) {
-		r = -ENOMEM;
+		r = -errno;	/* the message is set */
 		goto out;
 	}
 	r = ec_kms_generate_data_key(kms, info.id, dk, dk_len, context,
@@ -429,7 +429,7 @@ int ec_volume_open(const char *device, const char *name,
 	dk_len = ec_cipher_key_size(hdr->cipher);
 	dk = ec_secure_alloc(dk_len);
 	if (!dk) {
-		r = -ENOMEM;
+		r = -errno;	/* the message is set */
 		goto out;
 	}
 	r = unwrap_data_key(device, hdr, dk, dk_len, &res->slot);

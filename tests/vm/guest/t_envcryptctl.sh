@@ -241,6 +241,15 @@ test_key_appears_nowhere() {
 	ctl status v --json
 	out_has '"key_loaded":true'
 	out_has '"kcv_matches_header":true'
+	# nothing the tool prints holds key-sized hex (the KCV is 32 digits)
+	for cmd in "status v" "status v --json" "dump disk.img" \
+		   "dump disk.img --json" "list" "list --json" \
+		   "open disk.img --verify-only"; do
+		# shellcheck disable=SC2086
+		ctl $cmd || fail "$cmd: $(cat ctl.out)"
+		grep -qE '[0-9a-fA-F]{33}' ctl.out &&
+			fail "key-sized hex in '$cmd': $(cat ctl.out)"
+	done
 	ctl close v
 }
 

@@ -205,6 +205,14 @@ static void test_format_with_sm4_cmk_picks_sm4(void **state)
 	assert_int_equal(run(f, "dump", f->image, "--json", NULL), 0);
 	assert_has(f->out, "\"cipher\":\"sm4-xts-plain64\"");
 	assert_has(f->out, "\"cmk_alias\":\"alias/cn\"");
+	{
+		/* the slot names the keystore's directory, not "local:" */
+		char *kms;
+
+		assert_true(asprintf(&kms, "\"kms\":\"%s\"", f->kms) > 0);
+		assert_has(f->out, kms);
+		free(kms);
+	}
 	/* options may come before the arguments too */
 	assert_int_equal(run(f, "open", "--verify-only", f->image, NULL), 0);
 	assert_has(f->out, "key check value matches");

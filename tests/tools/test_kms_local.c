@@ -186,7 +186,7 @@ static void assert_corrupt(struct fixture *f, unsigned int line,
 		 "local KMS keystore %s line %u: %s; restore the file from a backup",
 		 f->path, line, what);
 	assert_int_equal(ec_kms_describe_key(f->kms, "alias/db", &info),
-			 -EUCLEAN);
+			 -EIO);
 	assert_string_equal(ec_err_msg(), expected);
 }
 
@@ -231,7 +231,8 @@ static void test_open_local_uses_envcrypt_kms_dir(void **state)
 	setenv("ENVCRYPT_KMS_DIR", f->dir, 1);
 	assert_int_equal(ec_kms_open("local:", &kms), 0);
 	assert_string_equal(kms->name, f->name);
-	assert_string_equal(kms->uri, "local:");
+	snprintf(uri, sizeof(uri), "local:%s", f->dir);
+	assert_string_equal(kms->uri, uri);
 	ec_kms_close(kms);
 	assert_int_equal(ec_kms_open(NULL, &kms), 0);
 	assert_string_equal(kms->name, f->name);
@@ -992,7 +993,7 @@ static void test_hand_written_keystore_is_read(void **state)
 	assert_int_equal(info.versions, 1);
 }
 
-static void test_corrupt_keystore_fails_with_euclean(void **state)
+static void test_corrupt_keystore_fails_with_eio(void **state)
 {
 	struct fixture *f = *state;
 
@@ -1046,6 +1047,12 @@ static void test_corrupt_keystore_fails_with_euclean(void **state)
 	write_keystore(f, "envcrypt-local-keystore 1\n" GOOD_KEY_LINE
 			  "version  1 1700000000 " GOOD_HEX "\nend\n");
 	assert_corrupt(f, 3, "not one of: key, version, end");
+
+	/* a missing field shifts the material where the time should be:
+	 * the message must not show it */
+	write_keystore(f, "envcrypt-local-keystore 1\n" GOOD_KEY_LINE
+			  "version 1 " GOOD_HEX " x\nend\n");
+	assert_corrupt(f, 3, "CMK " GOOD_ID " version 1: bad creation time");
 }
 
 static void test_corrupt_key_material_is_never_shown(void **state)
@@ -1077,10 +1084,10 @@ static void test_corrupt_keystore_is_not_overwritten(void **state)
 
 	write_keystore(f, text);
 	assert_int_equal(ec_kms_create_key(f->kms, EC_SPEC_SM4, "x", NULL),
-			 -EUCLEAN);
-	assert_int_equal(ec_kms_service_key(f->kms, NULL), -EUCLEAN);
+			 -EIO);
+	assert_int_equal(ec_kms_service_key(f->kms, NULL), -EIO);
 	assert_int_equal(ec_kms_wrap(f->kms, GOOD_ID, dk, DK_LEN, CONTEXT,
-				     &w), -EUCLEAN);
+				     &w), -EIO);
 	after = slurp_file(f->path);
 	assert_string_equal(after, text);
 	free(after);
@@ -1217,7 +1224,7 @@ int main(void)
 		TEST(test_keystore_dir_is_0700_and_files_0600),
 		TEST(test_parent_directories_are_created),
 		TEST(test_hand_written_keystore_is_read),
-		TEST(test_corrupt_keystore_fails_with_euclean),
+		TEST(test_corrupt_keystore_fails_with_eio),
 		TEST(test_corrupt_key_material_is_never_shown),
 		TEST(test_corrupt_keystore_is_not_overwritten),
 		TEST(test_concurrent_creates_lose_no_update),

@@ -346,6 +346,66 @@ static void test_open_uses_next_slot_when_first_cmk_disabled(void **state)
 	ec_kms_close(kms);
 }
 
+/*
+ * A forged copy 0 that wins on its sequence number (valid checksum, edited
+ * cipher) is refused, and the good copy 1 is not "repaired" from it.
+ */
+static void test_forged_copy_never_overwrites_the_good_one(void **state)
+{
+	struct fixture *f = *state;
+	struct ec_open_params p = { .verify_only = true };
+	struct ec_open_result res;
+	struct ec_header hdr, forged, copy1;
+	uint8_t buf[EC_HDR_COPY_SIZE];
+	int fd;
+
+	format(f, NULL, 0, &hdr);
+	forged = hdr;
+	forged.seq = hdr.seq + 1;
+	snprintf(forged.cipher, sizeof(forged.cipher), "sm4-xts-plain64");
+	assert_int_equal(ec_header_encode(&forged, 0, buf), 0);
+	fd = open(f->image, O_RDWR);
+	assert_int_equal(pwrite(fd, buf, sizeof(buf), 0), sizeof(buf));
+	close(fd);
+
+	assert_int_equal(ec_volume_open(f->image, NULL, &p, &res), -EBADMSG);
+	assert_false(res.repaired);
+	fd = open(f->image, O_RDONLY);
+	assert_int_equal(pread(fd, buf, sizeof(buf), EC_HDR_COPY_SIZE),
+			 sizeof(buf));
+	close(fd);
+	assert_int_equal(ec_header_decode(buf, 1, &copy1), 0);
+	assert_int_equal(copy1.seq, hdr.seq);
+	assert_string_equal(copy1.cipher, "aes-xts-plain64");
+}
+
+/* A damaged copy is repaired once the key has checked out. */
+static void test_damaged_copy_is_repaired_after_the_key_checks(void **state)
+{
+	struct fixture *f = *state;
+	struct ec_open_params p = { .verify_only = true };
+	struct ec_open_result res;
+	struct ec_header hdr;
+	struct ec_header_load load;
+	int fd;
+
+	format(f, NULL, 0, &hdr);
+	fd = open(f->image, O_RDWR);
+	assert_int_equal(pwrite(fd, "junk", 4, EC_HDR_COPY_SIZE + 100), 4);
+	assert_int_equal(ec_header_read(fd, &hdr, &load), 0);
+	assert_int_equal(load.copy[1], EC_COPY_DAMAGED);
+	p.readonly = true;
+	assert_int_equal(ec_volume_open(f->image, NULL, &p, &res), 0);
+	assert_false(res.repaired);
+	p.readonly = false;
+	assert_int_equal(ec_volume_open(f->image, NULL, &p, &res), 0);
+	assert_true(res.repaired);
+	assert_int_equal(ec_header_read(fd, &hdr, &load), 0);
+	assert_int_equal(load.copy[0], EC_COPY_OK);
+	assert_int_equal(load.copy[1], EC_COPY_OK);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -358,6 +418,8 @@ int main(void)
 		T(test_invalid_names_are_refused),
 		T(test_format_writes_nothing_when_rng_fails),
 		T(test_open_uses_next_slot_when_first_cmk_disabled),
+		T(test_forged_copy_never_overwrites_the_good_one),
+		T(test_damaged_copy_is_repaired_after_the_key_checks),
 #undef T
 	};
 

@@ -122,7 +122,8 @@ struct ec_kms_ops {
 /* What every provider's connection starts with. */
 struct ec_kms {
 	const struct ec_kms_ops *ops;
-	char uri[EC_KMS_URI_MAX];	/* as given, e.g. "local:" */
+	/* canonical, as wrap slots store it: "local:/var/lib/envcrypt/kms" */
+	char uri[EC_KMS_URI_MAX];
 	/* for messages: "local KMS /var/lib/envcrypt/kms" */
 	char name[EC_KMS_URI_MAX + 32];
 };

@@ -121,6 +121,28 @@ static int format_cmk(const char *device, struct ec_kms *kms,
 	return kms_error(r, device, "format");
 }
 
+/* -EBUSY if the volume of @old is open: its header must not change. */
+static int refuse_open_volume(const char *device,
+			      const struct ec_header *old)
+{
+	struct ec_dm_info info;
+	char uuid[37];
+	char **names;
+	size_t i, n;
+	int r = 0;
+
+	ec_uuid_format(old->uuid, uuid);
+	if (ec_dm_list(&names, &n))
+		return 0;	/* no device-mapper: nothing can be open */
+	for (i = 0; i < n && !r; i++) {
+		if (!ec_dm_info(names[i], &info) && strstr(info.uuid, uuid))
+			r = ec_err_set(-EBUSY, "%s: volume %s is open as '%s'; close it before formatting",
+				       device, uuid, names[i]);
+	}
+	ec_dm_list_free(names, n);
+	return r;
+}
+
 /* Zero what lies between the header copies and the data. */
 static int wipe_header_area(const char *device, int fd, uint64_t end)
 {
@@ -220,9 +242,13 @@ int ec_volume_format(const char *device, const struct ec_format_params *p,
 	{
 		struct ec_header *old = malloc(sizeof(*old));
 
-		if (old && ec_header_read(dev.fd, old, NULL) == 0)
+		if (old && ec_header_read(dev.fd, old, NULL) == 0) {
 			hdr->seq = old->seq;
+			r = refuse_open_volume(device, old);
+		}
 		free(old);
+		if (r)
+			goto out;
 		ec_err_clear();
 	}
 	r = wipe_header_area(device, dev.fd, hdr->data_offset);
@@ -256,8 +282,12 @@ static int unwrap_data_key(const char *device, const struct ec_header *hdr,
 		if (!slot->active)
 			continue;
 		r = ec_header_context(hdr, slot, context, sizeof(context));
-		if (r >= 0)
+		if (r >= 0) {
 			r = ec_kms_open(slot->kms_uri, &kms);
+			/* the header names a KMS this tool cannot use */
+			if (r == -EINVAL)
+				r = -EOPNOTSUPP;
+		}
 		if (r >= 0) {
 			r = ec_kms_unwrap(kms, slot->cmk_id, &slot->wrapped,
 					  context, dk, dk_len);
@@ -297,28 +327,40 @@ static int check_kcv(const char *device, const struct ec_header *hdr,
 
 /* Read the header, repairing a damaged or stale copy if allowed. */
 static int read_header(const char *device, struct ec_blockdev *dev,
-		       bool repair, struct ec_header *hdr, bool *repaired)
+		       struct ec_header *hdr, struct ec_header_load *load)
 {
-	struct ec_header_load load;
 	int r;
 
-	r = ec_header_read(dev->fd, hdr, &load);
+	r = ec_header_read(dev->fd, hdr, load);
 	if (r == -ENODATA)
 		return ec_err_set(r, "%s: not an envcrypt volume (no header); create one with 'envcryptctl format'",
 				  device);
 	if (r)
 		return ec_err_prefix(r, "%s", device);
-	if (dev->size < hdr->data_offset + hdr->sector_size)
+	if (hdr->data_offset > dev->size ||
+	    dev->size - hdr->data_offset < hdr->sector_size)
 		return ec_err_set(-EUCLEAN, "%s: the device (%" PRIu64 " bytes) ends before the header's data offset %" PRIu64,
 				  device, dev->size, hdr->data_offset);
-	if (repair && (load.copy[0] != EC_COPY_OK ||
-		       load.copy[1] != EC_COPY_OK)) {
-		r = ec_header_repair(dev->fd, hdr, &load);
-		if (r)
-			return ec_err_prefix(r, "%s: repairing the header",
-					     device);
-		*repaired = true;
-	}
+	return 0;
+}
+
+/*
+ * Rewrite a damaged or stale copy from the one read; only once the data
+ * key has unwrapped and matched, so that a forged copy that wins on its
+ * sequence number can never overwrite the good one.
+ */
+static int repair_header(const char *device, struct ec_blockdev *dev,
+			 const struct ec_header *hdr,
+			 const struct ec_header_load *load, bool *repaired)
+{
+	int r;
+
+	if (load->copy[0] == EC_COPY_OK && load->copy[1] == EC_COPY_OK)
+		return 0;
+	r = ec_header_repair(dev->fd, hdr, load);
+	if (r)
+		return ec_err_prefix(r, "%s: repairing the header", device);
+	*repaired = true;
 	return 0;
 }
 
@@ -346,6 +388,10 @@ static int create_error(int r, const char *device, const char *name,
 	size_t i, n;
 
 	snprintf(msg, sizeof(msg), "%s", ec_err_msg());
+	/* the target's keyring lookup failed: not a CMK problem */
+	if (r == -ENOKEY || r == -EKEYREVOKED || r == -EKEYEXPIRED ||
+	    r == -EKEYREJECTED)
+		r = -EIO;
 	if (!ec_dm_info(name, &info) && info.exists)
 		return ec_err_set(-EEXIST, "%s: a device named '%s' already exists; choose another name or close it",
 				  device, name);
@@ -410,6 +456,7 @@ int ec_volume_open(const char *device, const char *name,
 {
 	struct ec_header *hdr = &res->hdr;
 	struct ec_blockdev dev = { .fd = -1 };
+	struct ec_header_load load;
 	uint8_t *dk = NULL;
 	size_t dk_len;
 	int r;
@@ -423,7 +470,7 @@ int ec_volume_open(const char *device, const char *name,
 	r = ec_blockdev_open(device, !p->readonly, false, &dev);
 	if (r)
 		return r;
-	r = read_header(device, &dev, !p->readonly, hdr, &res->repaired);
+	r = read_header(device, &dev, hdr, &load);
 	if (r)
 		goto out;
 	dk_len = ec_cipher_key_size(hdr->cipher);
@@ -436,6 +483,8 @@ int ec_volume_open(const char *device, const char *name,
 	if (r)
 		goto out;
 	r = check_kcv(device, hdr, dk, dk_len);
+	if (!r && !p->readonly)
+		r = repair_header(device, &dev, hdr, &load, &res->repaired);
 	if (r || p->verify_only)
 		goto out;
 	r = ec_dm_load_target();

@@ -20,8 +20,10 @@ static void key_time(char *buf, size_t size, int64_t t)
 		snprintf(buf, size, "-");
 		return;
 	}
-	gmtime_r(&tt, &tm);
-	strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm);
+	if (!gmtime_r(&tt, &tm))
+		snprintf(buf, size, "%lld", (long long)t);
+	else
+		strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm);
 }
 
 static void key_json(struct json *j, const struct ec_key_info *k)

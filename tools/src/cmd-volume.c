@@ -20,8 +20,10 @@ static void print_time(const char *label, int64_t t)
 	time_t tt = t;
 	struct tm tm;
 
-	gmtime_r(&tt, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	if (!gmtime_r(&tt, &tm))		/* a hostile header's time */
+		snprintf(buf, sizeof(buf), "%lld", (long long)t);
+	else
+		strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm);
 	printf("%s%s\n", label, buf);
 }
 

@@ -133,7 +133,10 @@ void json_time(struct json *j, const char *key, int64_t t)
 		fputs("null", j->f);
 		return;
 	}
-	gmtime_r(&tt, &tm);
+	if (!gmtime_r(&tt, &tm)) {
+		json_int(j, key, t);
+		return;
+	}
 	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	json_string(j, key, buf);
 }

@@ -264,6 +264,9 @@ test_busy_and_usage_exit_codes() {
 	out_has "a device named 'v' already exists"
 	ctl_rc 6 open disk.img w
 	out_has "already open"
+	# an open volume's header is not overwritten, file or block device
+	ctl_rc 6 format disk.img --yes
+	out_has "is open as 'v'; close it before formatting"
 	mkdir -p /mnt/v && mkfs.ext4 -q /dev/mapper/v && mount /dev/mapper/v /mnt/v
 	ctl_rc 6 close v
 	umount /mnt/v

@@ -40,7 +40,7 @@
 #define LOCAL_DIR_ENV		"ENVCRYPT_KMS_DIR"
 #define KEYSTORE_FILE		"keystore"
 #define KEYSTORE_LOCK		"keystore.lock"
-#define KEYSTORE_TEMP		".keystore.XXXXXX"
+#define KEYSTORE_TEMP		".keystore.new"
 #define KEYSTORE_MAGIC		"envcrypt-local-keystore 1"
 #define KEYSTORE_MAX_SIZE	(16 * 1024 * 1024)
 /* Room in the arena for the material one change adds (one version). */
@@ -395,7 +395,7 @@ static int corrupt(const struct parser *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	return ec_err_set(-EUCLEAN,
+	return ec_err_set(-EIO,
 			  "local KMS keystore %s line %u: %s; restore the file from a backup",
 			  p->path, p->line, what);
 }
@@ -537,7 +537,8 @@ static int parse_version_line(struct parser *p, struct keystore *ks,
 		return corrupt(p, "CMK %s: expected version %u", cmk->id,
 			       cmk->nversions + 1);
 	if (!parse_i64(tok[2], &created))
-		return corrupt(p, "bad creation time '%.24s'", tok[2]);
+		return corrupt(p, "CMK %s version %u: bad creation time",
+			       cmk->id, cmk->nversions + 1);
 	size = spec_material_size(cmk->spec);
 	material = arena_take(ks, size);
 	if (!material || !parse_hex(tok[3], material, size))
@@ -633,7 +634,7 @@ static int keystore_read(struct local_kms *lk, struct keystore *ks)
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode) || st.st_size > KEYSTORE_MAX_SIZE) {
-		r = ec_err_set(-EUCLEAN,
+		r = ec_err_set(-EIO,
 			       "local KMS keystore %s is not a regular file of at most %d bytes; restore the file from a backup",
 			       lk->path, KEYSTORE_MAX_SIZE);
 		goto out;
@@ -765,7 +766,13 @@ static int keystore_write(struct local_kms *lk, struct keystore *ks)
 	len = keystore_format(ks, text, size);
 
 	snprintf(tmp, sizeof(tmp), "%s/%s", lk->dir, KEYSTORE_TEMP);
-	fd = mkostemp(tmp, O_CLOEXEC);
+	/*
+	 * One fixed name, written only under the exclusive lock: a copy
+	 * left by a crash is truncated by the next write, and removed by
+	 * the next keystore_begin(exclusive).
+	 */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		  0600);
 	if (fd < 0) {
 		r = ec_err_set(-errno,
 			       "%s: cannot create a file in %s: %s",
@@ -876,6 +883,13 @@ static int keystore_begin(struct local_kms *lk, struct keystore *ks,
 		ks->lock_fd = -1;
 		return r;
 	}
+	if (exclusive) {
+		/* a next keystore left half-written by a crash */
+		char tmp[sizeof(lk->dir) + sizeof(KEYSTORE_TEMP) + 1];
+
+		snprintf(tmp, sizeof(tmp), "%s/%s", lk->dir, KEYSTORE_TEMP);
+		unlink(tmp);
+	}
 	r = keystore_read(lk, ks);
 	if (r) {
 		keystore_free(ks);
@@ -915,10 +929,10 @@ static int local_open(const char *uri, struct ec_kms **out)
 	len = strlen(dir);
 	while (len > 1 && dir[len - 1] == '/')
 		len--;
-	if (len >= EC_KMS_URI_MAX)
+	if (len + strlen(LOCAL_SCHEME ":") >= EC_KMS_URI_MAX)
 		return ec_err_set(-EINVAL,
-				  "local KMS directory '%.40s...' is too long (at most %d characters)",
-				  dir, EC_KMS_URI_MAX - 1);
+				  "local KMS directory '%.40s...' is too long (at most %zu characters)",
+				  dir, EC_KMS_URI_MAX - 1 - strlen(LOCAL_SCHEME ":"));
 
 	lk = calloc(1, sizeof(*lk));
 	if (!lk)
@@ -930,7 +944,10 @@ static int local_open(const char *uri, struct ec_kms **out)
 	snprintf(lk->lock_path, sizeof(lk->lock_path), "%s/%s",
 		 len > 1 ? lk->dir : "", KEYSTORE_LOCK);
 	lk->kms.ops = &ec_kms_local_ops;
-	snprintf(lk->kms.uri, sizeof(lk->kms.uri), "%s", uri);
+	/* canonical: a wrap slot names this directory, whatever the
+	 * environment of a later open */
+	memcpy(lk->kms.uri, LOCAL_SCHEME ":", strlen(LOCAL_SCHEME ":"));
+	memcpy(lk->kms.uri + strlen(LOCAL_SCHEME ":"), lk->dir, len + 1);
 	snprintf(lk->kms.name, sizeof(lk->kms.name), "local KMS %s", lk->dir);
 	*out = &lk->kms;
 	return 0;

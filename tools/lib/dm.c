@@ -209,6 +209,28 @@ out:
 	return r;
 }
 
+int ec_dm_find_uuid(const char *dm_uuid, char *name, size_t size)
+{
+	struct dm_task *dmt;
+	struct dm_info di;
+	int r;
+
+	dmt = dm_task_for(DM_DEVICE_INFO, NULL);
+	if (!dmt || !dm_task_set_uuid(dmt, dm_uuid)) {
+		if (dmt)
+			dm_task_destroy(dmt);
+		return ec_err_set(-ENOMEM, "device-mapper: out of memory");
+	}
+	r = dm_run(dmt, "info", dm_uuid);
+	if (!r) {
+		r = dm_task_get_info(dmt, &di) && di.exists;
+		if (r)
+			snprintf(name, size, "%s", dm_task_get_name(dmt));
+	}
+	dm_task_destroy(dmt);
+	return r;
+}
+
 void ec_dm_list_free(char **names, size_t n)
 {
 	size_t i;

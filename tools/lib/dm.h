@@ -7,6 +7,7 @@
 #define ENVCRYPT_DM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* dm UUID of a volume's device: "ENVCRYPT-<volume uuid text>". */
@@ -36,6 +37,11 @@ int ec_dm_create(const char *name, const char *dm_uuid, uint64_t sectors,
 int ec_dm_remove(const char *name);
 /* Info, table and status of @name; info->exists false if none. */
 int ec_dm_info(const char *name, struct ec_dm_info *info);
+/*
+ * The name of the device whose dm UUID is @dm_uuid into @name: 1 when
+ * there is one, 0 when not, or a negative errno.
+ */
+int ec_dm_find_uuid(const char *dm_uuid, char *name, size_t size);
 /* Names of the devices whose dm UUID starts with EC_DM_UUID_PREFIX. */
 int ec_dm_list(char ***names, size_t *n);
 void ec_dm_list_free(char **names, size_t n);

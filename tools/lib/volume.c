@@ -125,22 +125,15 @@ static int format_cmk(const char *device, struct ec_kms *kms,
 static int refuse_open_volume(const char *device,
 			      const struct ec_header *old)
 {
-	struct ec_dm_info info;
-	char uuid[37];
-	char **names;
-	size_t i, n;
-	int r = 0;
+	char uuid[37], dm_uuid[64], name[EC_DM_NAME_MAX];
 
 	ec_uuid_format(old->uuid, uuid);
-	if (ec_dm_list(&names, &n))
-		return 0;	/* no device-mapper: nothing can be open */
-	for (i = 0; i < n && !r; i++) {
-		if (!ec_dm_info(names[i], &info) && strstr(info.uuid, uuid))
-			r = ec_err_set(-EBUSY, "%s: volume %s is open as '%s'; close it before formatting",
-				       device, uuid, names[i]);
-	}
-	ec_dm_list_free(names, n);
-	return r;
+	snprintf(dm_uuid, sizeof(dm_uuid), "%s%s", EC_DM_UUID_PREFIX, uuid);
+	/* no device-mapper (< 0): nothing can be open */
+	if (ec_dm_find_uuid(dm_uuid, name, sizeof(name)) <= 0)
+		return 0;
+	return ec_err_set(-EBUSY, "%s: volume %s is open as '%s'; close it before formatting",
+			  device, uuid, name);
 }
 
 /* Zero what lies between the header copies and the data. */
@@ -382,10 +375,8 @@ static void table_params(const struct ec_header *hdr, const char *desc,
 static int create_error(int r, const char *device, const char *name,
 			const char *uuid)
 {
-	char msg[EC_ERR_MAX];
+	char msg[EC_ERR_MAX], dm_uuid[64], other[EC_DM_NAME_MAX];
 	struct ec_dm_info info;
-	char **names;
-	size_t i, n;
 
 	snprintf(msg, sizeof(msg), "%s", ec_err_msg());
 	/* the target's keyring lookup failed: not a CMK problem */
@@ -395,19 +386,10 @@ static int create_error(int r, const char *device, const char *name,
 	if (!ec_dm_info(name, &info) && info.exists)
 		return ec_err_set(-EEXIST, "%s: a device named '%s' already exists; choose another name or close it",
 				  device, name);
-	if (!ec_dm_list(&names, &n)) {
-		for (i = 0; i < n; i++) {
-			if (ec_dm_info(names[i], &info) ||
-			    !strstr(info.uuid, uuid))
-				continue;
-			r = ec_err_set(-EBUSY, "%s: volume %s is already open as '%s'; close it first",
-				       device, uuid, names[i]);
-			break;
-		}
-		ec_dm_list_free(names, n);
-		if (r == -EBUSY)
-			return r;
-	}
+	snprintf(dm_uuid, sizeof(dm_uuid), "%s%s", EC_DM_UUID_PREFIX, uuid);
+	if (ec_dm_find_uuid(dm_uuid, other, sizeof(other)) > 0)
+		return ec_err_set(-EBUSY, "%s: volume %s is already open as '%s'; close it first",
+				  device, uuid, other);
 	return ec_err_set(r, "%s: %s", device, msg);
 }
 

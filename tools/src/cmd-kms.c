@@ -60,6 +60,20 @@ static void key_print(const struct ec_kms *kms, const struct ec_key_info *k)
 	printf("KMS:           %s\n", kms->name);
 }
 
+/* The key an operation returned, as text or with --json. */
+static void key_show(const struct cli_opts *o, const struct ec_kms *kms,
+		     const struct ec_key_info *info)
+{
+	struct json j;
+
+	if (o->json) {
+		json_init(&j, stdout);
+		key_json(&j, info);
+	} else {
+		key_print(kms, info);
+	}
+}
+
 /* Open --kms, run @op on it, print the key it returns. */
 static int key_command(const struct cli_opts *o, const char *key,
 		       int (*op)(struct ec_kms *, const char *,
@@ -67,19 +81,14 @@ static int key_command(const struct cli_opts *o, const char *key,
 {
 	struct ec_kms *kms;
 	struct ec_key_info info;
-	struct json j;
 	int r;
 
 	r = ec_kms_open(o->kms, &kms);
 	if (r)
 		return r;
 	r = op(kms, key, &info);
-	if (!r && o->json) {
-		json_init(&j, stdout);
-		key_json(&j, &info);
-	} else if (!r) {
-		key_print(kms, &info);
-	}
+	if (!r)
+		key_show(o, kms, &info);
 	ec_kms_close(kms);
 	return r;
 }
@@ -89,7 +98,6 @@ int cmd_kms_create_key(const struct cli_opts *o, int argc, char **argv)
 	enum ec_key_spec spec;
 	struct ec_kms *kms;
 	struct ec_key_info info;
-	struct json j;
 	int r;
 
 	(void)argc;
@@ -103,12 +111,8 @@ int cmd_kms_create_key(const struct cli_opts *o, int argc, char **argv)
 	if (r)
 		return r;
 	r = ec_kms_create_key(kms, spec, o->alias, &info);
-	if (!r && o->json) {
-		json_init(&j, stdout);
-		key_json(&j, &info);
-	} else if (!r) {
-		key_print(kms, &info);
-	}
+	if (!r)
+		key_show(o, kms, &info);
 	ec_kms_close(kms);
 	return r;
 }
@@ -189,7 +193,6 @@ int cmd_kms_schedule_deletion(const struct cli_opts *o, int argc,
 {
 	struct ec_kms *kms;
 	struct ec_key_info info;
-	struct json j;
 	int r;
 
 	(void)argc;
@@ -199,12 +202,8 @@ int cmd_kms_schedule_deletion(const struct cli_opts *o, int argc,
 	if (r)
 		return r;
 	r = ec_kms_schedule_deletion(kms, argv[0], o->days, &info);
-	if (!r && o->json) {
-		json_init(&j, stdout);
-		key_json(&j, &info);
-	} else if (!r) {
-		key_print(kms, &info);
-	}
+	if (!r)
+		key_show(o, kms, &info);
 	ec_kms_close(kms);
 	return r;
 }

@@ -5,7 +5,10 @@
 #   make            build kernel/dm-envcrypt.ko against KDIR, and
 #                   build/bin/envcryptctl
 #   make deps       install the Debian packages everything below needs
-#   make check      all tests (kernel tests in a QEMU guest)
+#   make check      all tests (kernel tests in a QEMU guest, KMS tests
+#                   against pykmip-server, SoftHSM2 and plugins, short
+#                   fuzz runs)
+#   make fuzz       every fuzz target for FUZZ_TIME seconds (300)
 #   make demo       boot a guest and show an encrypted volume at work
 #   make bench      dm-envcrypt against dm-crypt in a deterministic guest,
 #                   and the ciphers natively against OpenSSL
@@ -19,7 +22,8 @@ export KVER KDIR
 
 MODULE := kernel/dm-envcrypt.ko
 
-.PHONY: all module tools deps check check-unit check-vm demo bench lint checkpatch sparse clean
+.PHONY: all module tools deps check check-unit check-peers check-fuzz check-vm \
+	fuzz demo bench lint checkpatch sparse clean
 
 all: module tools
 
@@ -37,11 +41,24 @@ check: deps
 	$(MAKE) module tools
 	$(MAKE) lint
 	$(MAKE) check-unit
+	$(MAKE) check-peers
+	$(MAKE) check-fuzz
 	$(MAKE) check-vm
 
 check-unit:
 	$(MAKE) -C tests/unit check
 	$(MAKE) -C tests/tools check
+
+# envcryptctl against real KMS peers on this host (tests/peers/run.sh)
+check-peers: tools build/bin/envcrypt-header-edit build/bin/elapsed-us
+	tests/peers/run.sh
+
+# each parser's fuzz target briefly; 'make fuzz' runs them for longer
+check-fuzz:
+	$(MAKE) -C tests/fuzz check
+
+fuzz:
+	$(MAKE) -C tests/fuzz fuzz
 
 # Programs the guest tests run, built on the host (the guest gets all of
 # build/bin, envcryptctl included).
@@ -61,6 +78,12 @@ build/bin/envcrypt-header-edit: tests/vm/tools/envcrypt-header-edit.c tools
 	$(CC) -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -Itools/lib -Iinclude \
 		-o $@ $< build/tools/libenvcrypt.a -lcrypto
 
+# unwrap latency through one KMS connection, for 'make bench'
+build/bin/envcrypt-unwrap-bench: tests/peers/tools/unwrap-bench.c tools
+	$(CC) -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -Itools/lib -Iinclude \
+		-o $@ $< build/tools/libenvcrypt.a -lssl -lcrypto -ldevmapper \
+		-lkeyutils -lkmod
+
 # All guest tests; then the cipher tests again on a CPU without AVX, where
 # the built-in SM4-XTS is the portable one and AES-XTS the crypto API's.
 check-vm: tools $(TEST_TOOLS)
@@ -77,6 +100,8 @@ bench: deps
 	$(MAKE) module tools build/bin/elapsed-us
 	tests/vm/run.sh bench
 	$(MAKE) -C tests/unit bench bench-sm4
+	$(MAKE) build/bin/envcrypt-header-edit build/bin/envcrypt-unwrap-bench
+	tests/peers/bench-unwrap.sh
 
 lint: checkpatch sparse
 
@@ -96,4 +121,5 @@ clean:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	$(MAKE) -C tests/unit clean
 	$(MAKE) -C tests/tools clean
+	$(MAKE) -C tests/fuzz clean
 	rm -rf build

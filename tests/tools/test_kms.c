@@ -3,7 +3,8 @@
  * Tests of tools/lib/kms.c, the provider-independent KMS layer: key spec
  * and state names, opening by URI scheme, -EOPNOTSUPP for operations a
  * provider lacks (a fake provider), generate-data-key (RAND_priv_bytes
- * wrapped to fake a failure) and rewrap between two local keystores.
+ * wrapped to fake a failure), rewrap between two local keystores, and
+ * the retries of transient failures (a flaky fake provider).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -83,6 +85,50 @@ static const struct ec_kms_ops fake_ops = {
 	.describe_key	= fake_describe,
 	.wrap		= fake_wrap,
 	.unwrap		= fake_unwrap,
+};
+
+/* ---- a provider that fails a given number of times, then works -------- */
+
+static int flaky_failures;	/* calls left that fail */
+static int flaky_error;		/* with this error */
+static int flaky_calls;
+
+static int flaky_result(struct ec_kms *kms)
+{
+	flaky_calls++;
+	if (flaky_failures > 0) {
+		flaky_failures--;
+		return ec_err_set(flaky_error, "%s said no", kms->name);
+	}
+	return 0;
+}
+
+static int flaky_unwrap(struct ec_kms *kms, const char *key_id,
+			const struct ec_wrapped *in, const char *context,
+			uint8_t *dk, size_t dk_len)
+{
+	(void)key_id;
+	(void)in;
+	(void)context;
+	memset(dk, 0x5a, dk_len);
+	return flaky_result(kms);
+}
+
+static int flaky_create(struct ec_kms *kms, enum ec_key_spec spec,
+			const char *alias, struct ec_key_info *info)
+{
+	(void)spec;
+	(void)alias;
+	(void)info;
+	return flaky_result(kms);
+}
+
+static const struct ec_kms_ops flaky_ops = {
+	.scheme		= "flaky",
+	.describe_key	= fake_describe,
+	.wrap		= fake_wrap,
+	.unwrap		= flaky_unwrap,
+	.create_key	= flaky_create,
 };
 
 /* ---- fixture: two local keystores -------------------------------------- */
@@ -171,10 +217,10 @@ static void test_open_fails_for_unknown_scheme_listing_known_ones(
 			 -EINVAL);
 	assert_null(kms);
 	assert_string_equal(ec_err_msg(),
-			    "KMS URI 'kmipx://kms.example:5696' has an unknown scheme 'kmipx'; known schemes: local:");
+			    "KMS URI 'kmipx://kms.example:5696' has an unknown scheme 'kmipx'; known schemes: local:, kmip:, pkcs11:, exec:");
 	assert_int_equal(ec_kms_open("/var/lib/envcrypt/kms", &kms), -EINVAL);
 	assert_string_equal(ec_err_msg(),
-			    "KMS URI '/var/lib/envcrypt/kms' has no scheme; known schemes: local:");
+			    "KMS URI '/var/lib/envcrypt/kms' has no scheme; known schemes: local:, kmip:, pkcs11:, exec:");
 	/* a scheme is matched whole, not by prefix */
 	assert_int_equal(ec_kms_open("loc:/x", &kms), -EINVAL);
 	assert_int_equal(ec_kms_open("localx:/x", &kms), -EINVAL);
@@ -373,6 +419,81 @@ static void test_rewrap_fails_when_source_cmk_disabled(void **state)
 	assert_string_equal(ec_err_msg(), expected);
 }
 
+/* flaky KMS: unwrap with @failures failures of @error; returns the result */
+static int flaky_unwrap_once(int failures, int error)
+{
+	struct ec_kms kms = { .ops = &flaky_ops, .uri = "flaky:",
+			      .name = "flaky KMS" };
+	struct ec_wrapped in = { .len = 1 };
+	uint8_t dk[DK_LEN];
+
+	flaky_failures = failures;
+	flaky_error = error;
+	flaky_calls = 0;
+	ec_err_clear();
+	return ec_kms_unwrap(&kms, "k", &in, CONTEXT_A, dk, sizeof(dk));
+}
+
+static void test_transient_failures_are_retried(void **state)
+{
+	struct timespec t0, t1;
+	long ms;
+
+	(void)state;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(flaky_unwrap_once(2, -ECONNREFUSED), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_int_equal(flaky_calls, 3);
+	/* backoff 100 ms, then 400 ms */
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+	     (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	assert_true(ms >= 500 && ms < 2000);
+
+	assert_int_equal(flaky_unwrap_once(1, -EHOSTUNREACH), 0);
+	assert_int_equal(flaky_calls, 2);
+	assert_int_equal(flaky_unwrap_once(1, -EAGAIN), 0);
+	assert_int_equal(flaky_calls, 2);
+}
+
+static void test_retries_are_bounded(void **state)
+{
+	(void)state;
+	assert_int_equal(flaky_unwrap_once(5, -ECONNREFUSED), -ECONNREFUSED);
+	assert_int_equal(flaky_calls, 3);
+	assert_string_equal(ec_err_msg(), "flaky KMS said no (tried 3 times)");
+}
+
+static void test_final_failures_are_not_retried(void **state)
+{
+	static const int finals[] = {
+		-EKEYREVOKED, -EKEYEXPIRED, -ENOKEY, -EKEYREJECTED, -EBADMSG,
+		-EACCES, -EPROTO, -ETIMEDOUT,
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(finals) / sizeof(finals[0]); i++) {
+		assert_int_equal(flaky_unwrap_once(1, finals[i]), finals[i]);
+		assert_int_equal(flaky_calls, 1);
+		assert_string_equal(ec_err_msg(), "flaky KMS said no");
+	}
+}
+
+static void test_key_changes_are_not_retried(void **state)
+{
+	struct ec_kms kms = { .ops = &flaky_ops, .uri = "flaky:",
+			      .name = "flaky KMS" };
+	struct ec_key_info info;
+
+	(void)state;
+	flaky_failures = 1;
+	flaky_error = -ECONNREFUSED;
+	flaky_calls = 0;
+	assert_int_equal(ec_kms_create_key(&kms, EC_SPEC_AES_256, NULL, &info),
+			 -ECONNREFUSED);
+	assert_int_equal(flaky_calls, 1);
+}
+
 #define TEST(t)	cmocka_unit_test_setup_teardown(t, setup, teardown)
 
 int main(void)
@@ -390,6 +511,10 @@ int main(void)
 		TEST(test_generate_data_key_refuses_bad_length),
 		TEST(test_rewrap_moves_a_data_key_between_keystores),
 		TEST(test_rewrap_fails_when_source_cmk_disabled),
+		cmocka_unit_test(test_transient_failures_are_retried),
+		cmocka_unit_test(test_retries_are_bounded),
+		cmocka_unit_test(test_final_failures_are_not_retried),
+		cmocka_unit_test(test_key_changes_are_not_retried),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,8 +3,8 @@
 #
 # Build the test guest's initramfs (gzip'd newc cpio): busybox, the kernel
 # modules the tests need (plus kernel/dm-envcrypt.ko if built), dmsetup,
-# cryptsetup, fio, keyctl, e2fsprogs and kmod with their libraries, and the
-# guest scripts from tests/vm/guest/ (as /init and /tests).
+# cryptsetup, fio, keyctl, e2fsprogs, kmod and SoftHSM2 with their libraries,
+# and the guest scripts from tests/vm/guest/ (as /init and /tests).
 #
 #   tests/vm/build-initramfs.sh OUT.cpio.gz
 #
@@ -95,6 +95,31 @@ install_bin() {
 for bin in $BINS; do
 	install_bin "$bin"
 done
+
+# SoftHSM2, a PKCS#11 token for t_pkcs11.sh: the module is dlopen()ed by
+# envcryptctl (no ldd finds it), softhsm2-util makes the token
+p11_module=/usr/lib/softhsm/libsofthsm2.so
+if [ -f "$p11_module" ] && command -v softhsm2-util >/dev/null; then
+	install_bin softhsm2-util
+	# the module and the link to it, as on the host (softhsm2-util
+	# loads it by its real path)
+	p11_real=$(readlink -f "$p11_module")
+	copy_lib "$p11_real"
+	if [ "$p11_real" != "$p11_module" ]; then
+		mkdir -p "$root$(dirname "$p11_module")"
+		ln -sf "$p11_real" "$root$p11_module"
+	fi
+	for lib in $(ldd "$p11_module" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }'); do
+		copy_lib "$lib"
+	done
+	mkdir -p "$root/etc/softhsm" "$root/var/lib/softhsm/tokens"
+	printf 'directories.tokendir = /var/lib/softhsm/tokens/\nobjectstore.backend = file\nlog.level = ERROR\n' \
+		>"$root/etc/softhsm/softhsm2.conf"
+else
+	echo "build-initramfs: warning: no SoftHSM2; the PKCS#11 tests" \
+	     "will be skipped" >&2
+fi
+
 for link in $LINKS; do
 	name=${link%%=*}
 	target=${link#*=}

@@ -6,8 +6,10 @@
  * top of wrap and unwrap.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/rand.h>
 
@@ -20,6 +22,9 @@
 /* The providers; a new one is one line here (and its ops in lib/kms/). */
 static const struct ec_kms_ops *const kms_providers[] = {
 	&ec_kms_local_ops,
+	&ec_kms_kmip_ops,
+	&ec_kms_pkcs11_ops,
+	&ec_kms_exec_ops,
 };
 
 #define DEFAULT_KMS_URI	"local:"
@@ -142,23 +147,74 @@ static int no_operation(struct ec_kms *kms, const char *op)
 	((kms)->ops->op ? (kms)->ops->op((kms), __VA_ARGS__) :		\
 			  no_operation((kms), #op))
 
+/*
+ * Transient failures (the KMS refused the connection, could not be
+ * reached, or said it is briefly unavailable) are retried: KMS_ATTEMPTS
+ * tries in all, waiting KMS_BACKOFF_MS before the second and four times
+ * as long before each later one.  A timeout is not retried: it has waited
+ * the whole timeout already.  Only operations that change nothing, or
+ * that may safely run twice (wrap, unwrap), are retried.
+ */
+#define KMS_ATTEMPTS	3
+#define KMS_BACKOFF_MS	100
+
+static bool kms_transient(int r)
+{
+	return r == -ECONNREFUSED || r == -EHOSTUNREACH || r == -EAGAIN;
+}
+
+/* Wait before try @attempt (1-based) after a transient failure. */
+static void kms_backoff(int attempt)
+{
+	long ms = KMS_BACKOFF_MS;
+	struct timespec ts;
+	int i;
+
+	for (i = 2; i < attempt; i++)
+		ms *= 4;
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = ms % 1000 * 1000000L;
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* After the last try failed: say how often it was tried. */
+static int kms_gave_up(int r)
+{
+	char msg[EC_ERR_MAX];
+
+	snprintf(msg, sizeof(msg), "%s", ec_err_msg());
+	return ec_err_set(r, "%s (tried %d times)", msg, KMS_ATTEMPTS);
+}
+
+/* KMS_CALL, retried on transient failures. */
+#define KMS_RETRY(kms, op, ...)						\
+	({								\
+		int __r, __try = 1;					\
+									\
+		while (kms_transient(__r = KMS_CALL(kms, op, __VA_ARGS__)) && \
+		       __try < KMS_ATTEMPTS)				\
+			kms_backoff(++__try);				\
+		kms_transient(__r) ? kms_gave_up(__r) : __r;		\
+	})
+
 int ec_kms_describe_key(struct ec_kms *kms, const char *key,
 			struct ec_key_info *info)
 {
-	return KMS_CALL(kms, describe_key, key, info);
+	return KMS_RETRY(kms, describe_key, key, info);
 }
 
 int ec_kms_wrap(struct ec_kms *kms, const char *key_id, const uint8_t *dk,
 		size_t dk_len, const char *context, struct ec_wrapped *out)
 {
-	return KMS_CALL(kms, wrap, key_id, dk, dk_len, context, out);
+	return KMS_RETRY(kms, wrap, key_id, dk, dk_len, context, out);
 }
 
 int ec_kms_unwrap(struct ec_kms *kms, const char *key_id,
 		  const struct ec_wrapped *in, const char *context,
 		  uint8_t *dk, size_t dk_len)
 {
-	return KMS_CALL(kms, unwrap, key_id, in, context, dk, dk_len);
+	return KMS_RETRY(kms, unwrap, key_id, in, context, dk, dk_len);
 }
 
 int ec_kms_generate_data_key(struct ec_kms *kms, const char *key_id,
@@ -207,7 +263,7 @@ int ec_kms_rewrap(struct ec_kms *from, const char *from_id,
 
 int ec_kms_service_key(struct ec_kms *kms, struct ec_key_info *info)
 {
-	return KMS_CALL(kms, service_key, info);
+	return KMS_RETRY(kms, service_key, info);
 }
 
 int ec_kms_create_key(struct ec_kms *kms, enum ec_key_spec spec,
@@ -219,7 +275,7 @@ int ec_kms_create_key(struct ec_kms *kms, enum ec_key_spec spec,
 int ec_kms_list_keys(struct ec_kms *kms, struct ec_key_info **keys,
 		     size_t *n)
 {
-	return KMS_CALL(kms, list_keys, keys, n);
+	return KMS_RETRY(kms, list_keys, keys, n);
 }
 
 int ec_kms_enable_key(struct ec_kms *kms, const char *key,

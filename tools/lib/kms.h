@@ -35,6 +35,10 @@
 #define EC_WRAPPED_MAX		512
 #define EC_CMK_VERSION_LATEST	0
 
+/* Connect and read timeout of networked KMSs; URIs take timeout=SECONDS. */
+#define EC_KMS_TIMEOUT_DEFAULT_MS	5000
+#define EC_KMS_TIMEOUT_MAX_S		300
+
 /* The service key every keystore has; never disabled or deleted. */
 #define EC_SERVICE_KEY_ALIAS	"alias/envcrypt/service"
 #define EC_ALIAS_PREFIX		"alias/"
@@ -130,6 +134,9 @@ struct ec_kms {
 
 /* The providers, by scheme. */
 extern const struct ec_kms_ops ec_kms_local_ops;
+extern const struct ec_kms_ops ec_kms_pkcs11_ops;
+extern const struct ec_kms_ops ec_kms_exec_ops;
+extern const struct ec_kms_ops ec_kms_kmip_ops;
 
 /* Open the KMS for @uri (NULL or "" is "local:"); -EINVAL for an unknown
  * scheme, with a message listing the known ones. */

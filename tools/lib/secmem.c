@@ -73,8 +73,12 @@ void *ec_secure_alloc(size_t size)
 		errno = err;
 		return NULL;
 	}
-	/* Not fatal: a kernel without MADV_DONTDUMP still has RLIMIT_CORE. */
+	/*
+	 * Not fatal: a kernel without MADV_DONTDUMP still has RLIMIT_CORE.
+	 * DONTFORK: a child (a KMS plugin, before its exec) never maps it.
+	 */
 	madvise(head, map_len, MADV_DONTDUMP);
+	madvise(head, map_len, MADV_DONTFORK);
 
 	/* Fresh anonymous pages are zero already. */
 	head->map_len = map_len;

@@ -50,13 +50,19 @@ static const char *cmk_next_step(int r, const char *what)
 	}
 }
 
-/* "<device>: <KMS message>; <next step>" */
+/*
+ * "<device>: <KMS message>; <next step>".  For a key state the KMS may
+ * know better (a revoked KMIP key cannot be enabled again): when its
+ * message gives a next step of its own, after a "; ", that one stands.
+ */
 static int kms_error(int r, const char *device, const char *what)
 {
 	const char *next = cmk_next_step(r, what);
 	char msg[EC_ERR_MAX];
 
 	snprintf(msg, sizeof(msg), "%s", ec_err_msg());
+	if ((r == -EKEYREVOKED || r == -EKEYEXPIRED) && strstr(msg, "; "))
+		next = NULL;
 	if (next && !strstr(msg, next))
 		return ec_err_set(r, "%s: %s; %s", device, msg, next);
 	return ec_err_set(r, "%s: %s", device, msg);

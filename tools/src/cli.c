@@ -24,7 +24,7 @@ struct cli_option {
 
 static const struct cli_option cli_options[OPT_COUNT] = {
 	[OPT_KMS] = { "kms", "URI",
-		"the KMS: local: (default: the local keystore in $ENVCRYPT_KMS_DIR, else /var/lib/envcrypt/kms) or local:DIR" },
+		"the KMS: local: (default: the local keystore in $ENVCRYPT_KMS_DIR, else /var/lib/envcrypt/kms), local:DIR, kmip://HOST:PORT?ca=FILE&cert=FILE&key=FILE, pkcs11:token=LABEL?module-path=FILE, or exec:PROGRAM" },
 	[OPT_KEY] = { "key", "CMK",
 		"the CMK: a key id or alias/NAME (default: the keystore's service key, alias/envcrypt/service)" },
 	[OPT_CIPHER] = { "cipher", "CIPHER",

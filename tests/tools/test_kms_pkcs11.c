@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Tests of the PKCS#11 provider's pure parts: its KMS URI (parse and
+ * canonical form; tools/lib/kms/pkcs11-uri.c) and the names and errnos
+ * of CK_RV values (tools/lib/kms/ckr.c).  The provider itself runs
+ * against a real SoftHSM2 token in tests/peers/t_pkcs11.sh.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "error.h"
+#include "kms.h"
+#include "kms/ckr.h"
+#include "kms/pkcs11-uri.h"
+
+#define MODULE	"/usr/lib/softhsm/libsofthsm2.so"
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
+
+static void assert_msg_has(const char *text)
+{
+	if (!strstr(ec_err_msg(), text))
+		fail_msg("message '%s' lacks '%s'", ec_err_msg(), text);
+}
+
+static void assert_msg_lacks(const char *text)
+{
+	if (strstr(ec_err_msg(), text))
+		fail_msg("message '%s' has '%s'", ec_err_msg(), text);
+}
+
+static void test_uri_minimal(void **state)
+{
+	struct ec_p11_uri u;
+	char buf[EC_KMS_URI_MAX];
+
+	(void)state;
+	assert_int_equal(ec_p11_uri_parse("pkcs11:token=envcrypt?module-path="
+					  MODULE, &u), 0);
+	assert_int_equal(u.has, EC_P11_HAS_TOKEN);
+	assert_string_equal(u.token, "envcrypt");
+	assert_string_equal(u.module_path, MODULE);
+	assert_string_equal(u.pin_file, "");
+	assert_int_equal(u.mech, EC_P11_MECH_AES_GCM);
+	assert_false(u.has_timeout);
+	assert_int_equal(u.timeout_ms, EC_KMS_TIMEOUT_DEFAULT_MS);
+	assert_int_equal(ec_p11_uri_format(&u, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "pkcs11:token=envcrypt?module-path=" MODULE);
+}
+
+static void test_uri_all_attributes_canonical_order(void **state)
+{
+	struct ec_p11_uri u;
+	char buf[EC_KMS_URI_MAX];
+
+	(void)state;
+	assert_int_equal(ec_p11_uri_parse("pkcs11:slot-id=7;model=SoftHSM%20v2;"
+					  "serial=70046c22;manufacturer=SoftHSM%20project;"
+					  "token=My%20Token%3bx"
+					  "?timeout=9&mechanism=aes-key-wrap-pad"
+					  "&pin-source=file:/etc/envcrypt/pin"
+					  "&module-path=" MODULE, &u), 0);
+	assert_int_equal(u.has, EC_P11_HAS_TOKEN | EC_P11_HAS_MANUFACTURER |
+			 EC_P11_HAS_SERIAL | EC_P11_HAS_MODEL |
+			 EC_P11_HAS_SLOT_ID);
+	assert_string_equal(u.token, "My Token;x");
+	assert_string_equal(u.manufacturer, "SoftHSM project");
+	assert_string_equal(u.serial, "70046c22");
+	assert_string_equal(u.model, "SoftHSM v2");
+	assert_int_equal(u.slot_id, 7);
+	assert_string_equal(u.pin_file, "/etc/envcrypt/pin");
+	assert_int_equal(u.mech, EC_P11_MECH_AES_KWP);
+	assert_true(u.has_timeout);
+	assert_int_equal(u.timeout_ms, 9000);
+	assert_int_equal(ec_p11_uri_format(&u, buf, sizeof(buf)), 0);
+	assert_string_equal(buf,
+			    "pkcs11:token=My%20Token%3Bx;manufacturer=SoftHSM%20project;"
+			    "serial=70046c22;model=SoftHSM%20v2;slot-id=7"
+			    "?module-path=" MODULE
+			    "&pin-source=file:/etc/envcrypt/pin"
+			    "&mechanism=aes-key-wrap-pad&timeout=9");
+}
+
+/* The canonical form parses back to the same URI. */
+static void test_uri_canonical_round_trip(void **state)
+{
+	struct ec_p11_uri u, v;
+	char a[EC_KMS_URI_MAX], b[EC_KMS_URI_MAX];
+
+	(void)state;
+	assert_int_equal(ec_p11_uri_parse("pkcs11:token=a%26b%3Dc%3Fd%2Fe%25"
+					  "?module-path=/opt/x%20y/p11.so"
+					  "&pin-source=/root/p%26in", &u), 0);
+	assert_string_equal(u.token, "a&b=c?d/e%");
+	assert_string_equal(u.module_path, "/opt/x y/p11.so");
+	assert_string_equal(u.pin_file, "/root/p&in");
+	assert_int_equal(ec_p11_uri_format(&u, a, sizeof(a)), 0);
+	assert_string_equal(a, "pkcs11:token=a%26b%3Dc%3Fd%2Fe%25"
+			    "?module-path=/opt/x%20y/p11.so"
+			    "&pin-source=file:/root/p%26in");
+	assert_int_equal(ec_p11_uri_parse(a, &v), 0);
+	assert_int_equal(ec_p11_uri_format(&v, b, sizeof(b)), 0);
+	assert_string_equal(a, b);
+}
+
+static void test_uri_pin_source_forms(void **state)
+{
+	struct ec_p11_uri u;
+
+	(void)state;
+	assert_int_equal(ec_p11_uri_parse("pkcs11:token=t?module-path=/m.so"
+					  "&pin-source=file:///etc/pin", &u), 0);
+	assert_string_equal(u.pin_file, "/etc/pin");
+	assert_int_equal(ec_p11_uri_parse("pkcs11:token=t?module-path=/m.so"
+					  "&pin-source=/etc/pin", &u), 0);
+	assert_string_equal(u.pin_file, "/etc/pin");
+
+	assert_int_equal(ec_p11_uri_parse("pkcs11:token=t?module-path=/m.so"
+					  "&pin-source=pin.txt", &u), -EINVAL);
+	assert_msg_has("pin-source 'pin.txt' is not an absolute file name");
+	assert_int_equal(ec_p11_uri_parse("pkcs11:token=t?module-path=/m.so"
+					  "&pin-source=%7C/bin/askpin", &u),
+			 -EINVAL);
+	assert_msg_has("would run a program");
+	assert_msg_has("ENVCRYPT_PKCS11_PIN");
+}
+
+/* pin-value= is refused, and the message never shows the PIN. */
+static void test_uri_pin_value_refused(void **state)
+{
+	static const char *const uris[] = {
+		"pkcs11:token=t?module-path=/m.so&pin-value=s3cr3t",
+		"pkcs11:token=t?pin-value=s3cr3t&module-path=/m.so",
+		"pkcs11:token=t;pin-value=s3cr3t?module-path=/m.so",
+		"pkcs11:token=t?module-path=/m.so&pin-value",
+	};
+	struct ec_p11_uri u;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(uris); i++) {
+		ec_err_clear();
+		assert_int_equal(ec_p11_uri_parse(uris[i], &u), -EINVAL);
+		assert_msg_has("pin-value= attribute: refused");
+		assert_msg_has("pin-source=file:/path");
+		assert_msg_has("ENVCRYPT_PKCS11_PIN");
+		assert_msg_lacks("s3cr3t");
+	}
+	/* a token named so is not a pin-value attribute */
+	assert_int_equal(ec_p11_uri_parse("pkcs11:token=pin-value?module-path=/m.so",
+					  &u), 0);
+}
+
+static void test_uri_module_path(void **state)
+{
+	struct ec_p11_uri u;
+
+	(void)state;
+	assert_int_equal(ec_p11_uri_parse("pkcs11:token=t", &u), -EINVAL);
+	assert_msg_has("has no module-path=");
+	assert_msg_has("module-path=/usr/lib/softhsm/libsofthsm2.so");
+	assert_int_equal(ec_p11_uri_parse("pkcs11:token=t?module-path=", &u),
+			 -EINVAL);
+	assert_msg_has("has no module-path=");
+	assert_int_equal(ec_p11_uri_parse("pkcs11:token=t?module-path=libsofthsm2.so",
+					  &u), -EINVAL);
+	assert_msg_has("module-path 'libsofthsm2.so' is not an absolute path");
+}
+
+static void test_uri_token_required_and_sized(void **state)
+{
+	struct ec_p11_uri u;
+
+	(void)state;
+	assert_int_equal(ec_p11_uri_parse("pkcs11:?module-path=/m.so", &u),
+			 -EINVAL);
+	assert_msg_has("names no token");
+	assert_int_equal(ec_p11_uri_parse("pkcs11:model=x?module-path=/m.so",
+					  &u), -EINVAL);
+	assert_msg_has("names no token");
+	assert_int_equal(ec_p11_uri_parse("pkcs11:serial=1?module-path=/m.so",
+					  &u), 0);
+	assert_int_equal(ec_p11_uri_parse("pkcs11:slot-id=12?module-path=/m.so",
+					  &u), 0);
+	assert_int_equal(u.slot_id, 12);
+	/* 32 bytes is a token label's most */
+	assert_int_equal(ec_p11_uri_parse("pkcs11:token=0123456789abcdef0123456789abcdef"
+					  "?module-path=/m.so", &u), 0);
+	assert_int_equal(ec_p11_uri_parse("pkcs11:token=0123456789abcdef0123456789abcdefX"
+					  "?module-path=/m.so", &u), -EINVAL);
+	assert_msg_has("token label '0123456789abcdef0123456789abcdefX' is longer than 32 bytes");
+	assert_int_equal(ec_p11_uri_parse("pkcs11:serial=0123456789abcdefX"
+					  "?module-path=/m.so", &u), -EINVAL);
+	assert_msg_has("longer than 16 bytes");
+	assert_int_equal(ec_p11_uri_parse("pkcs11:slot-id=-1?module-path=/m.so",
+					  &u), -EINVAL);
+	assert_msg_has("slot-id '-1' is not a decimal slot number");
+	assert_int_equal(ec_p11_uri_parse("pkcs11:slot-id=1x?module-path=/m.so",
+					  &u), -EINVAL);
+}
+
+static void test_uri_unknown_and_malformed(void **state)
+{
+	struct ec_p11_uri u;
+
+	(void)state;
+	assert_int_equal(ec_p11_uri_parse("pkcs11:token=t;object=k?module-path=/m.so",
+					  &u), -EINVAL);
+	assert_msg_has("unknown parameter 'object'");
+	assert_int_equal(ec_p11_uri_parse("pkcs11:token=t?module-path=/m.so&module-name=softhsm2",
+					  &u), -EINVAL);
+	assert_msg_has("unknown parameter 'module-name'");
+	assert_int_equal(ec_p11_uri_parse("pkcs11:token=t?module-path=/m.so&mechanism=aes-cbc",
+					  &u), -EINVAL);
+	assert_msg_has("unknown mechanism 'aes-cbc'");
+	assert_int_equal(ec_p11_uri_parse("pkcs11:token=t?module-path=/m.so&timeout=0",
+					  &u), -EINVAL);
+	assert_int_equal(ec_p11_uri_parse("pkcs11:token=a/b?module-path=/m.so",
+					  &u), -EINVAL);
+	assert_msg_has("must be percent-encoded");
+	assert_int_equal(ec_p11_uri_parse("pkcs11:token=t%2?module-path=/m.so",
+					  &u), -EINVAL);
+	assert_int_equal(ec_p11_uri_parse("pkcs11:token?module-path=/m.so",
+					  &u), -EINVAL);
+	assert_int_equal(ec_p11_uri_parse("local:/x", &u), -EINVAL);
+}
+
+static void test_uri_format_too_long(void **state)
+{
+	struct ec_p11_uri u;
+	char buf[48];
+
+	(void)state;
+	assert_int_equal(ec_p11_uri_parse("pkcs11:token=t?module-path=" MODULE,
+					  &u), 0);
+	assert_int_equal(ec_p11_uri_format(&u, buf, sizeof(buf)), -EINVAL);
+	assert_msg_has("longer than 47 characters");
+}
+
+/* The provider refuses pin-value before anything can echo the URI. */
+static void test_open_refuses_pin_value(void **state)
+{
+	struct ec_kms *kms = (struct ec_kms *)1;
+
+	(void)state;
+	assert_int_equal(ec_kms_open("pkcs11:token=t?module-path=/m.so&pin-value=s3cr3t",
+				     &kms), -EINVAL);
+	assert_null(kms);
+	assert_msg_lacks("s3cr3t");
+}
+
+/* Open touches no module: a missing one fails only at the first use. */
+static void test_open_is_cheap_and_canonical(void **state)
+{
+	struct ec_kms *kms;
+	struct ec_key_info info;
+
+	(void)state;
+	assert_int_equal(ec_kms_open("pkcs11:token=t?timeout=3&module-path=/nonexistent/p11.so",
+				     &kms), 0);
+	assert_string_equal(kms->uri,
+			    "pkcs11:token=t?module-path=/nonexistent/p11.so&timeout=3");
+	assert_string_equal(kms->name, "PKCS#11 token 't'");
+	assert_int_equal(ec_kms_describe_key(kms, "alias/x", &info), -ENOENT);
+	assert_msg_has("PKCS#11 module /nonexistent/p11.so");
+	assert_msg_has("correct module-path=");
+	ec_kms_close(kms);
+}
+
+static void test_ckr_names(void **state)
+{
+	char buf[48];
+
+	(void)state;
+	assert_string_equal(ec_ckr_name(CKR_OK), "CKR_OK");
+	assert_string_equal(ec_ckr_name(CKR_PIN_INCORRECT), "CKR_PIN_INCORRECT");
+	assert_string_equal(ec_ckr_name(CKR_GENERAL_ERROR), "CKR_GENERAL_ERROR");
+	assert_string_equal(ec_ckr_name(CKR_FUNCTION_REJECTED),
+			    "CKR_FUNCTION_REJECTED");
+	assert_null(ec_ckr_name(0x4242));
+	assert_string_equal(ec_ckr_format(CKR_KEY_FUNCTION_NOT_PERMITTED, buf,
+					  sizeof(buf)),
+			    "CKR_KEY_FUNCTION_NOT_PERMITTED");
+	assert_string_equal(ec_ckr_format(0x4242, buf, sizeof(buf)),
+			    "CK_RV 0x4242");
+	assert_string_equal(ec_ckr_format(CKR_VENDOR_DEFINED | 1, buf,
+					  sizeof(buf)),
+			    "CK_RV 0x80000001 (vendor defined)");
+}
+
+static void test_ckr_errnos(void **state)
+{
+	(void)state;
+	assert_int_equal(ec_ckr_errno(CKR_OK), 0);
+	assert_int_equal(ec_ckr_errno(CKR_PIN_INCORRECT), -EACCES);
+	assert_int_equal(ec_ckr_errno(CKR_PIN_LOCKED), -EACCES);
+	assert_int_equal(ec_ckr_errno(CKR_USER_NOT_LOGGED_IN), -EACCES);
+	assert_int_equal(ec_ckr_errno(CKR_KEY_FUNCTION_NOT_PERMITTED),
+			 -EKEYREVOKED);
+	assert_int_equal(ec_ckr_errno(CKR_OBJECT_HANDLE_INVALID), -ENOKEY);
+	assert_int_equal(ec_ckr_errno(CKR_KEY_HANDLE_INVALID), -ENOKEY);
+	assert_int_equal(ec_ckr_errno(CKR_ENCRYPTED_DATA_INVALID), -EBADMSG);
+	assert_int_equal(ec_ckr_errno(CKR_ENCRYPTED_DATA_LEN_RANGE), -EBADMSG);
+	assert_int_equal(ec_ckr_errno(CKR_WRAPPED_KEY_INVALID), -EBADMSG);
+	assert_int_equal(ec_ckr_errno(CKR_TOKEN_NOT_PRESENT), -EAGAIN);
+	assert_int_equal(ec_ckr_errno(CKR_DEVICE_REMOVED), -EAGAIN);
+	assert_int_equal(ec_ckr_errno(CKR_SESSION_HANDLE_INVALID), -EAGAIN);
+	assert_int_equal(ec_ckr_errno(CKR_MECHANISM_INVALID), -EOPNOTSUPP);
+	assert_int_equal(ec_ckr_errno(CKR_ATTRIBUTE_READ_ONLY), -EPERM);
+	assert_int_equal(ec_ckr_errno(CKR_HOST_MEMORY), -ENOMEM);
+	/* only C_Decrypt's caller knows it means a tag that fails */
+	assert_int_equal(ec_ckr_errno(CKR_GENERAL_ERROR), -EIO);
+	assert_int_equal(ec_ckr_errno(CKR_VENDOR_DEFINED | 7), -EIO);
+	/* and the exit codes they become */
+	assert_int_equal(ec_exit_code(ec_ckr_errno(CKR_PIN_INCORRECT)),
+			 EC_EXIT_FAILED);
+	assert_int_equal(ec_exit_code(ec_ckr_errno(CKR_KEY_FUNCTION_NOT_PERMITTED)),
+			 EC_EXIT_KEY_UNUSABLE);
+	assert_int_equal(ec_exit_code(ec_ckr_errno(CKR_ENCRYPTED_DATA_INVALID)),
+			 EC_EXIT_HEADER);
+	assert_int_equal(ec_exit_code(ec_ckr_errno(CKR_TOKEN_NOT_PRESENT)),
+			 EC_EXIT_KMS_UNREACHABLE);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_uri_minimal),
+		cmocka_unit_test(test_uri_all_attributes_canonical_order),
+		cmocka_unit_test(test_uri_canonical_round_trip),
+		cmocka_unit_test(test_uri_pin_source_forms),
+		cmocka_unit_test(test_uri_pin_value_refused),
+		cmocka_unit_test(test_uri_module_path),
+		cmocka_unit_test(test_uri_token_required_and_sized),
+		cmocka_unit_test(test_uri_unknown_and_malformed),
+		cmocka_unit_test(test_uri_format_too_long),
+		cmocka_unit_test(test_open_refuses_pin_value),
+		cmocka_unit_test(test_open_is_cheap_and_canonical),
+		cmocka_unit_test(test_ckr_names),
+		cmocka_unit_test(test_ckr_errnos),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

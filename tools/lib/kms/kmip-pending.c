@@ -1,0 +1,510 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The KMIP provider's records of scheduled deletions (kmip-pending.h).
+ *
+ * The file, text, lines ending in '\n', fields separated by one space:
+ *
+ *	envcrypt-kmip-pending 1
+ *	key <unique identifier, percent-encoded> <deletion date, Unix time>
+ *	...
+ *	end
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "kmip-pending.h"
+
+#define PENDING_MAGIC		"envcrypt-kmip-pending 1"
+#define PENDING_FILE_MAX	(1024 * 1024)
+/* "key " + 3 bytes an id character + " " + date + "\n" */
+#define RECORD_TEXT_MAX		(4 + 3 * EC_CMK_ID_MAX + 1 + 20 + 1)
+
+/* ---- paths ---------------------------------------------------------------- */
+
+/* A host name or address as a file name: [A-Za-z0-9.-], others '_'. */
+static void file_part(char *out, size_t size, const char *s)
+{
+	size_t n = 0;
+
+	for (; *s && n + 1 < size; s++) {
+		char c = *s;
+
+		out[n++] = ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			    (c >= '0' && c <= '9') || c == '.' || c == '-') ?
+			   c : '_';
+	}
+	out[n] = '\0';
+}
+
+int kmip_pending_init(struct kmip_pending *p, const char *host,
+		      const char *port, const char *kms_name)
+{
+	const char *dir = getenv(KMIP_STATE_DIR_ENV);
+	char base[EC_KMS_URI_MAX];
+	char hostpart[EC_KMS_URI_MAX];
+	size_t len;
+
+	memset(p, 0, sizeof(*p));
+	p->kms_name = kms_name;
+	if (!dir || !*dir)
+		dir = KMIP_STATE_DIR_DEFAULT;
+	if (dir[0] != '/')
+		return ec_err_set(-EINVAL,
+				  "%s: the state directory '%s' (from %s) is not an absolute path",
+				  kms_name, dir, KMIP_STATE_DIR_ENV);
+	len = strlen(dir);
+	while (len > 1 && dir[len - 1] == '/')
+		len--;
+	if (len >= sizeof(p->dir) - 1)
+		return ec_err_set(-EINVAL,
+				  "%s: the state directory '%.40s...' is too long (at most %zu characters)",
+				  kms_name, dir, sizeof(p->dir) - 2);
+	memcpy(p->dir, dir, len);
+	p->dir[len] = '\0';
+	file_part(hostpart, sizeof(hostpart), host);
+	snprintf(base, sizeof(base), "%.200s_%.8s", hostpart, port);
+	if (len == 1)
+		len = 0;	/* "/" */
+	snprintf(p->path, sizeof(p->path), "%.*s/%s.pending", (int)len,
+		 p->dir, base);
+	snprintf(p->lock_path, sizeof(p->lock_path), "%.*s/%s.lock",
+		 (int)len, p->dir, base);
+	snprintf(p->tmp_path, sizeof(p->tmp_path), "%.*s/.%s.new", (int)len,
+		 p->dir, base);
+	return 0;
+}
+
+/* ---- the file's text --------------------------------------------------- */
+
+static bool plain_id_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_' ||
+	       c == ':' || c == '/' || c == '~';
+}
+
+static void encode_id(char *out, const char *id)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *s = (const unsigned char *)id;
+
+	for (; *s; s++) {
+		if (plain_id_char((char)*s)) {
+			*out++ = (char)*s;
+		} else {
+			*out++ = '%';
+			*out++ = hex[*s >> 4];
+			*out++ = hex[*s & 15];
+		}
+	}
+	*out = '\0';
+}
+
+static int hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static bool decode_id(const char *s, char *out, size_t size)
+{
+	size_t n = 0;
+	int hi, lo;
+
+	for (; *s; s++) {
+		if (n + 1 >= size)
+			return false;
+		if (*s == '%') {
+			hi = hex_value(s[1]);
+			lo = hi < 0 ? -1 : hex_value(s[2]);
+			if (lo < 0 || (hi == 0 && lo == 0))
+				return false;
+			out[n++] = (char)(hi << 4 | lo);
+			s += 2;
+		} else if (plain_id_char(*s)) {
+			out[n++] = *s;
+		} else {
+			return false;
+		}
+	}
+	out[n] = '\0';
+	return n > 0;
+}
+
+static bool parse_date(const char *s, int64_t *v)
+{
+	int64_t x = 0;
+	size_t i, len = strlen(s);
+
+	if (!len || len > 18 || s[0] == '0')
+		return false;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		x = x * 10 + (s[i] - '0');
+	}
+	*v = x;
+	return true;
+}
+
+static int corrupt(const struct kmip_pending *p, unsigned int line,
+		   const char *what)
+{
+	return ec_err_set(-EIO,
+			  "%s: deletion records %s line %u: %s; fix or remove the file (its keys are revoked; only their deletion dates are lost)",
+			  p->kms_name, p->path, line, what);
+}
+
+static int parse(const struct kmip_pending *p, char *buf, size_t len,
+		 struct kmip_pending_record **recs, size_t *n)
+{
+	struct kmip_pending_record *r = NULL, *grown;
+	char *line = buf, *nl, *id, *date;
+	unsigned int lineno = 0;
+	size_t cap = 0, count = 0;
+	bool ended = false;
+	int ret;
+
+	while ((size_t)(line - buf) < len) {
+		lineno++;
+		nl = memchr(line, '\n', len - (size_t)(line - buf));
+		if (!nl) {
+			ret = corrupt(p, lineno, "the last line has no newline");
+			goto fail;
+		}
+		*nl = '\0';
+		if (strlen(line) != (size_t)(nl - line)) {
+			ret = corrupt(p, lineno, "a NUL byte in the line");
+			goto fail;
+		}
+		if (ended) {
+			ret = corrupt(p, lineno, "a line after 'end'");
+			goto fail;
+		}
+		if (lineno == 1) {
+			if (strcmp(line, PENDING_MAGIC)) {
+				ret = corrupt(p, lineno,
+					      "not a file of format '" PENDING_MAGIC "'");
+				goto fail;
+			}
+		} else if (!strcmp(line, "end")) {
+			ended = true;
+		} else {
+			if (strncmp(line, "key ", 4) ||
+			    !(id = line + 4, date = strchr(id, ' '))) {
+				ret = corrupt(p, lineno,
+					      "not 'key ID DATE' or 'end'");
+				goto fail;
+			}
+			*date++ = '\0';
+			if (count == cap) {
+				cap = cap ? 2 * cap : 8;
+				grown = realloc(r, cap * sizeof(*r));
+				if (!grown) {
+					ret = ec_err_set(-ENOMEM,
+							 "out of memory");
+					goto fail;
+				}
+				r = grown;
+			}
+			if (!decode_id(id, r[count].uid, sizeof(r[count].uid)) ||
+			    !parse_date(date, &r[count].date)) {
+				ret = corrupt(p, lineno,
+					      "a bad key id or deletion date");
+				goto fail;
+			}
+			count++;
+		}
+		line = nl + 1;
+	}
+	if (!ended) {
+		ret = corrupt(p, lineno + 1, "the file ends before its 'end' line");
+		goto fail;
+	}
+	*recs = r;
+	*n = count;
+	return 0;
+fail:
+	free(r);
+	return ret;
+}
+
+/* ---- reading and writing ------------------------------------------------- */
+
+static int read_file(const struct kmip_pending *p,
+		     struct kmip_pending_record **recs, size_t *n)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t done = 0;
+	ssize_t got;
+	int fd, r;
+
+	*recs = NULL;
+	*n = 0;
+	fd = open(p->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT)
+		return 0;
+	if (fd < 0)
+		return ec_err_set(-errno, "%s: cannot open %s: %s",
+				  p->kms_name, p->path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size > PENDING_FILE_MAX) {
+		r = ec_err_set(-EIO,
+			       "%s: %s is not a regular file of at most %d bytes; fix or remove it",
+			       p->kms_name, p->path, PENDING_FILE_MAX);
+		goto out;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf) {
+		r = ec_err_set(-ENOMEM, "out of memory");
+		goto out;
+	}
+	while (done < (size_t)st.st_size) {
+		got = read(fd, buf + done, (size_t)st.st_size - done);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			r = ec_err_set(got < 0 ? -errno : -EIO,
+				       "%s: cannot read %s: %s", p->kms_name,
+				       p->path,
+				       got < 0 ? strerror(errno) : "short read");
+			goto out;
+		}
+		done += (size_t)got;
+	}
+	buf[done] = '\0';
+	r = parse(p, buf, done, recs, n);
+out:
+	free(buf);
+	close(fd);
+	return r;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len) {
+		n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Replace the file: temporary file, fsync, rename, fsync the directory. */
+static int write_file(const struct kmip_pending *p,
+		      const struct kmip_pending_record *recs, size_t n)
+{
+	char *text, *s;
+	size_t i, size = sizeof(PENDING_MAGIC) + n * RECORD_TEXT_MAX + 8;
+	int fd, r;
+
+	text = malloc(size);
+	if (!text)
+		return ec_err_set(-ENOMEM, "out of memory");
+	s = text + sprintf(text, "%s\n", PENDING_MAGIC);
+	for (i = 0; i < n; i++) {
+		s += sprintf(s, "key ");
+		encode_id(s, recs[i].uid);
+		s += strlen(s);
+		s += sprintf(s, " %" PRId64 "\n", recs[i].date);
+	}
+	s += sprintf(s, "end\n");
+
+	fd = open(p->tmp_path,
+		  O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		r = ec_err_set(-errno, "%s: cannot create %s: %s",
+			       p->kms_name, p->tmp_path, strerror(errno));
+		goto out;
+	}
+	r = write_all(fd, text, (size_t)(s - text));
+	if (!r && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && !r)
+		r = -errno;
+	if (!r && rename(p->tmp_path, p->path) < 0)
+		r = -errno;
+	if (r) {
+		ec_err_set(r, "%s: cannot write %s: %s", p->kms_name, p->path,
+			   strerror(-r));
+		unlink(p->tmp_path);
+		goto out;
+	}
+	fd = open(p->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (fsync(fd) < 0)
+			r = ec_err_set(-errno, "%s: cannot sync %s: %s",
+				       p->kms_name, p->dir, strerror(errno));
+		close(fd);
+	}
+out:
+	free(text);
+	return r;
+}
+
+/* mkdir -p, each missing directory 0700. */
+static int make_dir(const struct kmip_pending *p)
+{
+	char path[sizeof(p->dir)];
+	struct stat st;
+	char *s;
+
+	snprintf(path, sizeof(path), "%s", p->dir);
+	for (s = path + 1; ; s++) {
+		if (*s && *s != '/')
+			continue;
+		if (s[-1] != '/') {
+			char c = *s;
+
+			*s = '\0';
+			if (mkdir(path, 0700) < 0 && errno != EEXIST)
+				return ec_err_set(-errno,
+						  "%s: cannot create the state directory %s: %s",
+						  p->kms_name, path,
+						  strerror(errno));
+			*s = c;
+		}
+		if (!*s)
+			break;
+	}
+	if (stat(p->dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return ec_err_set(-ENOTDIR, "%s: %s is not a directory",
+				  p->kms_name, p->dir);
+	return 0;
+}
+
+/* Take the lock: -1 when there is no lock file to read under. */
+static int lock(const struct kmip_pending *p, bool exclusive, int *fd)
+{
+	int r;
+
+	*fd = -1;
+	if (exclusive) {
+		r = make_dir(p);
+		if (r)
+			return r;
+		*fd = open(p->lock_path,
+			   O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	} else {
+		*fd = open(p->lock_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (*fd < 0 && errno == ENOENT)
+			return 0;	/* nothing was ever written */
+	}
+	if (*fd < 0)
+		return ec_err_set(-errno,
+				  "%s: cannot open %s: %s; run as root or set %s to a directory of yours",
+				  p->kms_name, p->lock_path, strerror(errno),
+				  KMIP_STATE_DIR_ENV);
+	while (flock(*fd, exclusive ? LOCK_EX : LOCK_SH) < 0) {
+		if (errno == EINTR)
+			continue;
+		r = ec_err_set(-errno, "%s: cannot lock %s: %s", p->kms_name,
+			       p->lock_path, strerror(errno));
+		close(*fd);
+		*fd = -1;
+		return r;
+	}
+	return 0;
+}
+
+int kmip_pending_load(const struct kmip_pending *p,
+		      struct kmip_pending_record **recs, size_t *n)
+{
+	int fd, r;
+
+	*recs = NULL;
+	*n = 0;
+	r = lock(p, false, &fd);
+	if (r)
+		return r;
+	r = read_file(p, recs, n);
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+int kmip_pending_get(const struct kmip_pending *p, const char *uid,
+		     int64_t *date)
+{
+	struct kmip_pending_record *recs;
+	size_t i, n;
+	int r;
+
+	*date = 0;
+	r = kmip_pending_load(p, &recs, &n);
+	if (r)
+		return r;
+	for (i = 0; i < n; i++) {
+		if (!strcmp(recs[i].uid, uid)) {
+			*date = recs[i].date;
+			r = 1;
+			break;
+		}
+	}
+	free(recs);
+	return r;
+}
+
+int kmip_pending_set(const struct kmip_pending *p, const char *uid,
+		     int64_t date)
+{
+	struct kmip_pending_record *recs, *grown;
+	size_t i, n;
+	int fd, r;
+
+	if (!*uid || strlen(uid) >= sizeof(recs->uid))
+		return ec_err_set(-EINVAL, "%s: key id '%.40s' cannot be recorded",
+				  p->kms_name, uid);
+	r = lock(p, true, &fd);
+	if (r)
+		return r;
+	r = read_file(p, &recs, &n);
+	if (r)
+		goto out;
+	for (i = 0; i < n && strcmp(recs[i].uid, uid); i++)
+		;
+	if (i < n && !date) {
+		memmove(&recs[i], &recs[i + 1], (n - i - 1) * sizeof(*recs));
+		n--;
+	} else if (i < n) {
+		recs[i].date = date;
+	} else if (date) {
+		grown = realloc(recs, (n + 1) * sizeof(*recs));
+		if (!grown) {
+			r = ec_err_set(-ENOMEM, "out of memory");
+			goto out_free;
+		}
+		recs = grown;
+		snprintf(recs[n].uid, sizeof(recs[n].uid), "%s", uid);
+		recs[n].date = date;
+		n++;
+	} else {
+		goto out_free;	/* nothing to forget */
+	}
+	unlink(p->tmp_path);	/* a copy left by a crash */
+	r = write_file(p, recs, n);
+out_free:
+	free(recs);
+out:
+	close(fd);
+	return r;
+}

@@ -177,9 +177,12 @@ test_nothing_secret_in_argv_or_environment() {
 	export SPY_DIR=$T/spy
 	mkdir "$SPY_DIR"
 	image img
-	ctl_rc 0 format img --kms "exec:$PLUGINS/spy" --key db --yes
+	ENVCRYPT_PKCS11_PIN=Pin-4hq9-secret ctl_rc 0 format img \
+		--kms "exec:$PLUGINS/spy" --key db --yes
 	assert_eq "$PLUGINS/spy" "$(cat "$SPY_DIR/argv")" "the plugin's argv"
-	# the environment is envcryptctl's own: nothing added
+	! grep -q 'Pin-4hq9-secret' "$SPY_DIR/env" ||
+		fail "a PKCS#11 PIN reached the plugin"
+	# the environment is envcryptctl's own less that PIN: nothing added
 	env | sort >env.ours
 	grep -vE '^(_|SHLVL|PWD|OLDPWD)=' "$SPY_DIR/env" | sort >env.plugin
 	grep -vE '^(_|SHLVL|PWD|OLDPWD)=' env.ours >env.ours2

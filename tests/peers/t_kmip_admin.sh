@@ -210,7 +210,8 @@ test_schedule_and_cancel_deletion() {
 	got=$(date -u -d "${when% UTC} UTC" +%s)
 	[ $((got - want)) -ge -5 ] && [ $((got - want)) -le 5 ] ||
 		fail "deletion date $when, expected about $(date -u -d "@$want")"
-	grep -qx "key $id $got" "$KMIP_RECORDS" ||
+	# with the key's Initial Date, so that it names this key only
+	grep -qxE "key $id $got [0-9]+" "$KMIP_RECORDS" ||
 		fail "no record of $id in $KMIP_RECORDS: $(cat "$KMIP_RECORDS")"
 	# unusable at once, and the listing says when it goes
 	ctl_rc 3 open --verify-only img
@@ -244,7 +245,7 @@ test_destroy_after_deletion_date() {
 	ctl_rc 0 format img --kms "$KMIP_URI" --key alias/gone --yes
 	kms 0 schedule-deletion alias/gone --days 7
 	# the date has passed (2001-09-09 01:46:40 UTC)
-	sed -i "s/^key $id .*/key $id 1000000000/" "$KMIP_RECORDS"
+	sed -i "s/^key $id [0-9]*/key $id 1000000000/" "$KMIP_RECORDS"
 	kms 3 describe-key alias/gone
 	out_has "CMK $id (alias/gone) was deleted from KMIP KMS 127.0.0.1:$KMIP_PORT on its deletion date 2001-09-09 01:46:40 UTC"
 	# destroyed on the server, the record gone
@@ -274,8 +275,8 @@ test_destroy_by_list_and_open() {
 	ctl_rc 0 format img --kms "$KMIP_URI" --key alias/gone-open --yes
 	kms 0 schedule-deletion alias/gone-list --days 7
 	kms 0 schedule-deletion alias/gone-open --days 7
-	sed -i -e "s/^key $other .*/key $other 1000000000/" \
-		-e "s/^key $id .*/key $id 1000000000/" "$KMIP_RECORDS"
+	sed -i -e "s/^key $other [0-9]*/key $other 1000000000/" \
+		-e "s/^key $id [0-9]*/key $id 1000000000/" "$KMIP_RECORDS"
 	kms 0 list-keys
 	! grep -q "^$other " ctl.out || fail "list-keys shows $other: $(cat ctl.out)"
 	! grep -q "^$id " ctl.out || fail "list-keys shows $id: $(cat ctl.out)"
@@ -283,6 +284,33 @@ test_destroy_by_list_and_open() {
 	out_has "not found"
 	ctl_rc 3 open --verify-only img
 	out_has "not found in KMIP KMS"
+}
+
+# A record past its date that does not fit the key under its id (an
+# Active key, or one made at another time: a server reinstalled, its ids
+# numbered again) destroys nothing.
+test_stale_record_destroys_nothing() {
+	kmip_need
+	local created
+
+	new_key live
+	kms 0 describe-key "$id"
+	created=$(date -u -d "$(field created)" +%s) ||
+		fail "no creation date: $(cat ctl.out)"
+	mkdir -p "$ENVCRYPT_KMIP_STATE_DIR"
+	[ -f "$KMIP_RECORDS" ] ||
+		printf 'envcrypt-kmip-pending 1\nend\n' >"$KMIP_RECORDS"
+	sed -i "/^key $id /d; s/^end\$/key $id 1000000000\nend/" "$KMIP_RECORDS"
+	kms 0 describe-key "$id"
+	out_has "state:         Enabled"
+	kms 0 disable-key "$id"
+	sed -i "s/^key $id .*/key $id 1000000000 $((created - 86400))/" \
+		"$KMIP_RECORDS"
+	kms 0 describe-key "$id"
+	out_has "state:         Disabled"
+	kms 0 list-keys
+	grep -qE "^$id +alias/live +AES_256 +Disabled " ctl.out ||
+		fail "list-keys: $(cat ctl.out)"
 }
 
 test_canonical_uri() {

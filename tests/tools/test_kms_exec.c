@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -17,12 +18,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "error.h"
 #include "kms.h"
 #include "tools-util.h"
+
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 struct fixture {
 	char *dir;
@@ -444,6 +449,104 @@ static void test_hello_without_version_1(void **state)
 	assert_string_equal(ec_err_msg(), want);
 }
 
+#define KEY_REPLY "{\"protocol\":1,\"result\":{\"key_id\":\"k\",\"spec\":\"AES_256\",\"state\":\"Enabled\"}}\n"
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Is process @pid gone (or a zombie nobody reaps)? */
+static bool process_gone(pid_t pid)
+{
+	char path[64], stat[256];
+	FILE *f;
+	char *p;
+	bool gone;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return true;
+	gone = !fgets(stat, sizeof(stat), f) ||
+	       ((p = strrchr(stat, ')')) && p[1] == ' ' && p[2] == 'Z');
+	fclose(f);
+	return gone;
+}
+
+/*
+ * A plugin that answers and exits, leaving a process behind that holds
+ * its stdout and stderr: in its process group (killed with it), or in a
+ * session of its own (left alone): the reply counts at once.
+ */
+static void test_plugin_leaves_a_process_holding_its_pipes(void **state)
+{
+	static const char *const starts[] = { "", "setsid " };
+	struct fixture *fx = *state;
+	struct ec_key_info info;
+	char script[1024], *pid_file, *path;
+	struct ec_kms *kms;
+	int64_t t0;
+	size_t i;
+	FILE *f;
+	int pid;
+
+	for (i = 0; i < ARRAY_SIZE(starts); i++) {
+		pid_file = path_in(fx->dir, "bg.pid");
+		snprintf(script, sizeof(script),
+			 "#!/bin/sh\ncat >/dev/null\nprintf '%%s' '%s'\n"
+			 "%ssleep 30 &\necho $! >'%s'\nexit 0\n",
+			 KEY_REPLY, starts[i], pid_file);
+		write_file(fx->dir, "bg-plugin", script);
+		path = path_in(fx->dir, "bg-plugin");
+		assert_int_equal(chmod(path, 0755), 0);
+		snprintf(script, sizeof(script), "exec:%s?timeout=3", path);
+		assert_int_equal(ec_kms_open(script, &kms), 0);
+		t0 = mono_ms();
+		assert_int_equal(ec_kms_describe_key(kms, "k", &info), 0);
+		if (mono_ms() - t0 > 1500)
+			fail_msg("the reply took %lld ms: the plugin's leftover was waited for",
+				 (long long)(mono_ms() - t0));
+		assert_string_equal(info.id, "k");
+		ec_kms_close(kms);
+		f = fopen(pid_file, "r");
+		assert_non_null(f);
+		assert_int_equal(fscanf(f, "%d", &pid), 1);
+		fclose(f);
+		if (!starts[i][0]) {
+			/* SIGKILL was sent: give it a moment to land */
+			for (t0 = 0; t0 < 100 && !process_gone(pid); t0++)
+				usleep(10000);
+			assert_true(process_gone(pid));
+		} else {
+			kill(pid, SIGKILL);
+		}
+		free(pid_file);
+		free(path);
+	}
+}
+
+/* An inherited SIGCHLD SIG_IGN must not make a failed plugin succeed. */
+static void test_sigchld_ignored(void **state)
+{
+	struct fixture *fx = *state;
+	struct ec_key_info info;
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
+	char want[512];
+	int r;
+
+	reply(fx, KEY_REPLY, 3);
+	sigaction(SIGCHLD, &ign, &old);
+	r = ec_kms_describe_key(fx->kms, "k", &info);
+	sigaction(SIGCHLD, &old, NULL);
+	assert_int_equal(r, -EPROTO);
+	snprintf(want, sizeof(want), "KMS plugin %s failed describe_key of CMK k: it exited with status 3 after a result", fx->plugin);
+	assert_string_equal(ec_err_msg(), want);
+}
+
 static void test_create_key_request(void **state)
 {
 	struct fixture *fx = *state;
@@ -483,6 +586,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_optional_operations_need_hello, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hello_without_version_1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_key_request, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_plugin_leaves_a_process_holding_its_pipes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sigchld_ignored, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

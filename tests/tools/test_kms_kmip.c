@@ -597,7 +597,7 @@ static void test_key_states_on_permission_denied(void **state)
 	assert_int_equal(ec_kms_unwrap(kms, "7", &w, CTX, dk, sizeof(dk)),
 			 -EKEYREVOKED);
 	assert_string_equal(ec_err_msg(),
-			    "CMK 7 (alias/db) is Disabled in KMIP KMS 127.0.0.1:5696 (KMIP state Deactivated)");
+			    "CMK 7 (alias/db) is Disabled in KMIP KMS 127.0.0.1:5696 (KMIP state Deactivated); KMIP cannot reactivate a revoked key: open the volume through another wrap slot");
 
 	/* Active, yet denied: the server's policy */
 	queue_failure(KMIP_OP_DECRYPT, KMIP_REASON_PERMISSION_DENIED,
@@ -623,7 +623,7 @@ static void test_key_states_on_permission_denied(void **state)
 	assert_int_equal(ec_kms_unwrap(kms, "7", &w, CTX, dk, sizeof(dk)),
 			 -EKEYEXPIRED);
 	assert_string_equal(ec_err_msg(),
-			    "CMK 7 (alias/db) is PendingDeletion in KMIP KMS 127.0.0.1:5696, deleted on 2100-01-01 00:00:00 UTC");
+			    "CMK 7 (alias/db) is PendingDeletion in KMIP KMS 127.0.0.1:5696, deleted on 2100-01-01 00:00:00 UTC; it was revoked when its deletion was scheduled, and KMIP cannot reactivate a revoked key: open the volume through another wrap slot");
 
 	/* ... past its date: destroyed, the record dropped */
 	f = fopen(path, "w");
@@ -866,6 +866,118 @@ static void test_unsupported(void **state)
 	ec_kms_close(kms);
 }
 
+static void write_records(const char *text)
+{
+	char *path = path_in(state_dir, "127.0.0.1_5696.pending");
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+	free(path);
+}
+
+static void assert_records(const char *want)
+{
+	char *path = path_in(state_dir, "127.0.0.1_5696.pending");
+	char text[256] = "";
+	FILE *f = fopen(path, "r");
+
+	assert_non_null(f);
+	assert_true(fread(text, 1, sizeof(text) - 1, f) > 0);
+	fclose(f);
+	free(path);
+	assert_string_equal(text, want);
+}
+
+/*
+ * A deletion record past its date is of the key this host revoked: a key
+ * under the same id that is Active, or made at another time (a server
+ * reinstalled, its ids numbered again), is never destroyed.
+ */
+static void test_stale_record_destroys_nothing(void **state)
+{
+	struct ec_key_info info;
+	struct ec_kms *kms;
+
+	(void)state;
+	kms = open_kms();
+
+	/* Active: the key was never revoked by us */
+	write_records("envcrypt-kmip-pending 1\nkey 7 1000000000\nend\n");
+	queue_response(KMIP_OP_GET_ATTRIBUTES, KMIP_STATUS_SUCCESS, 0, NULL,
+		       attributes_payload);
+	assert_int_equal(ec_kms_describe_key(kms, "7", &info), 0);
+	assert_int_equal(info.state, EC_KEY_ENABLED);
+	assert_int_equal(info.deletion_date, 0);
+	assert_int_equal(requests, 1);
+
+	/* revoked, but made at another time than the recorded key */
+	write_records("envcrypt-kmip-pending 1\nkey 7 1000000000 1600000000\nend\n");
+	attr_state = KMIP_STATE_DEACTIVATED;
+	queue_response(KMIP_OP_GET_ATTRIBUTES, KMIP_STATUS_SUCCESS, 0, NULL,
+		       attributes_payload);
+	assert_int_equal(ec_kms_describe_key(kms, "7", &info), 0);
+	assert_int_equal(info.state, EC_KEY_DISABLED);
+	assert_int_equal(info.deletion_date, 0);
+	assert_int_equal(requests, 2);
+
+	/* the recorded key itself: destroyed */
+	write_records("envcrypt-kmip-pending 1\nkey 7 1000000000 1700000000\nend\n");
+	queue_response(KMIP_OP_GET_ATTRIBUTES, KMIP_STATUS_SUCCESS, 0, NULL,
+		       attributes_payload);
+	queue_response(KMIP_OP_DESTROY, KMIP_STATUS_SUCCESS, 0, NULL,
+		       locate_payload_7);
+	assert_int_equal(ec_kms_describe_key(kms, "7", &info), -ENOKEY);
+	assert_int_equal(requests, 4);
+	assert_records("envcrypt-kmip-pending 1\nend\n");
+
+	/* schedule-deletion records the Initial Date of the key */
+	queue_response(KMIP_OP_GET_ATTRIBUTES, KMIP_STATUS_SUCCESS, 0, NULL,
+		       attributes_payload);
+	assert_int_equal(ec_kms_schedule_deletion(kms, "7", 7, &info), 0);
+	assert_int_equal(info.state, EC_KEY_PENDING_DELETION);
+	{
+		char want[128];
+
+		snprintf(want, sizeof(want),
+			 "envcrypt-kmip-pending 1\nkey 7 %lld 1700000000\nend\n",
+			 (long long)info.deletion_date);
+		assert_records(want);
+	}
+	ec_kms_close(kms);
+}
+
+static void attributes_payload_service_second(struct ttlv_enc *e)
+{
+	attributes_payload(e);
+	ttlv_begin(e, KMIP_TAG_ATTRIBUTE);
+	ttlv_put_text(e, KMIP_TAG_ATTRIBUTE_NAME, "Name");
+	ttlv_put_integer(e, KMIP_TAG_ATTRIBUTE_INDEX, 2);
+	ttlv_begin(e, KMIP_TAG_ATTRIBUTE_VALUE);
+	ttlv_put_text(e, KMIP_TAG_NAME_VALUE, EC_SERVICE_KEY_ALIAS);
+	ttlv_put_enum(e, KMIP_TAG_NAME_TYPE, 1);
+	ttlv_end(e);
+	ttlv_end(e);
+}
+
+/* The service key is refused whatever other names it has. */
+static void test_service_key_with_other_names(void **state)
+{
+	struct ec_key_info info;
+	struct ec_kms *kms;
+
+	(void)state;
+	kms = open_kms();
+	queue_response(KMIP_OP_GET_ATTRIBUTES, KMIP_STATUS_SUCCESS, 0, NULL,
+		       attributes_payload_service_second);
+	assert_int_equal(ec_kms_disable_key(kms, "7", &info), -EPERM);
+	assert_string_equal(ec_err_msg(),
+			    "CMK 7 (" EC_SERVICE_KEY_ALIAS ") is the service key of KMIP KMS 127.0.0.1:5696: it can never be disabled or deleted (refused to disable it)");
+	assert_int_equal(requests, 1);
+	ec_kms_close(kms);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -892,6 +1004,10 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_unsupported, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_stale_record_destroys_nothing,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_service_key_with_other_names,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

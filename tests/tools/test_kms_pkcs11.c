@@ -2,15 +2,20 @@
 /*
  * Tests of the PKCS#11 provider's pure parts: its KMS URI (parse and
  * canonical form; tools/lib/kms/pkcs11-uri.c) and the names and errnos
- * of CK_RV values (tools/lib/kms/ckr.c).  The provider itself runs
- * against a real SoftHSM2 token in tests/peers/t_pkcs11.sh.
+ * of CK_RV values (tools/lib/kms/ckr.c); and how the provider takes
+ * lengths from a module that is not SoftHSM2 (a fake one, given by the
+ * wrapped dlopen).  The provider itself runs against a real SoftHSM2
+ * token in tests/peers/t_pkcs11.sh.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -139,6 +144,7 @@ static void test_uri_pin_value_refused(void **state)
 		"pkcs11:token=t?pin-value=s3cr3t&module-path=/m.so",
 		"pkcs11:token=t;pin-value=s3cr3t?module-path=/m.so",
 		"pkcs11:token=t?module-path=/m.so&pin-value",
+		"pkcs11:token=t?module-path=/m.so&PIN-Value=s3cr3t",
 	};
 	struct ec_p11_uri u;
 	size_t i;
@@ -328,6 +334,291 @@ static void test_ckr_errnos(void **state)
 			 EC_EXIT_KMS_UNREACHABLE);
 }
 
+/* ---- a fake module ----------------------------------------------------- */
+
+#define FAKE_MODULE	"/dev/null"	/* stat() must find it */
+#define FAKE_URI	"pkcs11:token=fake?module-path=" FAKE_MODULE
+#define FAKE_KEY	1
+
+static struct {
+	unsigned long decrypt_extra;	/* room C_Decrypt wants beyond input */
+	bool id_too_long;		/* CKA_ID: BUFFER_TOO_SMALL, length */
+	bool op_active;
+	bool find_pending;
+	unsigned int sessions_closed;
+} fake;
+
+static CK_RV fake_ok(void *arg)
+{
+	(void)arg;
+	return CKR_OK;
+}
+
+static CK_RV fake_session_ok(CK_SESSION_HANDLE session)
+{
+	(void)session;
+	return CKR_OK;
+}
+
+static CK_RV fake_get_slot_list(CK_BBOOL present, CK_SLOT_ID *list,
+				CK_ULONG *count)
+{
+	(void)present;
+	if (list)
+		list[0] = 1;
+	*count = 1;
+	return CKR_OK;
+}
+
+static CK_RV fake_get_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO *ti)
+{
+	(void)slot;
+	memset(ti, ' ', sizeof(*ti));
+	memcpy(ti->label, "fake", 4);
+	ti->flags = CKF_TOKEN_INITIALIZED;	/* no login */
+	return CKR_OK;
+}
+
+static CK_RV fake_open_session(CK_SLOT_ID slot, CK_FLAGS flags, void *app,
+			       CK_NOTIFY notify, CK_SESSION_HANDLE *session)
+{
+	(void)slot;
+	(void)flags;
+	(void)app;
+	(void)notify;
+	fake.op_active = false;
+	*session = 7;
+	return CKR_OK;
+}
+
+static CK_RV fake_close_session(CK_SESSION_HANDLE session)
+{
+	(void)session;
+	fake.op_active = false;
+	fake.sessions_closed++;
+	return CKR_OK;
+}
+
+static CK_RV fake_find_init(CK_SESSION_HANDLE session, CK_ATTRIBUTE *tmpl,
+			    CK_ULONG count)
+{
+	CK_ULONG i;
+
+	(void)session;
+	fake.find_pending = false;
+	for (i = 0; i < count; i++)
+		if (tmpl[i].type == CKA_CLASS &&
+		    *(CK_OBJECT_CLASS *)tmpl[i].pValue == CKO_SECRET_KEY)
+			fake.find_pending = true;
+	return CKR_OK;
+}
+
+static CK_RV fake_find(CK_SESSION_HANDLE session, CK_OBJECT_HANDLE *found,
+		       CK_ULONG max, CK_ULONG *count)
+{
+	(void)session;
+	(void)max;
+	*count = fake.find_pending;
+	if (fake.find_pending)
+		found[0] = FAKE_KEY;
+	fake.find_pending = false;
+	return CKR_OK;
+}
+
+static CK_RV fake_get_attribute_value(CK_SESSION_HANDLE session,
+				      CK_OBJECT_HANDLE obj,
+				      CK_ATTRIBUTE *tmpl, CK_ULONG count)
+{
+	static const CK_ULONG value_len = 32;
+	static const CK_BBOOL yes = CK_TRUE;
+	CK_RV rv = CKR_OK;
+	CK_ULONG i;
+
+	(void)session;
+	if (obj != FAKE_KEY)
+		return CKR_OBJECT_HANDLE_INVALID;
+	for (i = 0; i < count; i++) {
+		CK_ATTRIBUTE *a = &tmpl[i];
+
+		if (a->type == CKA_ID && fake.id_too_long) {
+			/* not CK_UNAVAILABLE_INFORMATION, as some do */
+			a->ulValueLen = 100;
+			rv = CKR_BUFFER_TOO_SMALL;
+		} else if (a->type == CKA_ID) {
+			memset(a->pValue, 0xab, 16);
+			a->ulValueLen = 16;
+		} else if (a->type == CKA_LABEL) {
+			memcpy(a->pValue, "db", 2);
+			a->ulValueLen = 2;
+		} else if (a->type == CKA_VALUE_LEN) {
+			memcpy(a->pValue, &value_len, sizeof(value_len));
+			a->ulValueLen = sizeof(value_len);
+		} else if (a->type == CKA_DECRYPT) {
+			memcpy(a->pValue, &yes, sizeof(yes));
+			a->ulValueLen = sizeof(yes);
+		} else {
+			a->ulValueLen = CK_UNAVAILABLE_INFORMATION;
+			rv = CKR_ATTRIBUTE_TYPE_INVALID;
+		}
+	}
+	return rv;
+}
+
+static CK_RV fake_decrypt_init(CK_SESSION_HANDLE session, CK_MECHANISM *mech,
+			       CK_OBJECT_HANDLE key)
+{
+	(void)session;
+	(void)mech;
+	(void)key;
+	if (fake.op_active)
+		return CKR_OPERATION_ACTIVE;
+	fake.op_active = true;
+	return CKR_OK;
+}
+
+/* The plaintext is all 0x5a; the length protocol of PKCS#11 2.40 5.2. */
+static CK_RV fake_decrypt(CK_SESSION_HANDLE session, CK_BYTE *in,
+			  CK_ULONG in_len, CK_BYTE *out, CK_ULONG *out_len)
+{
+	CK_ULONG need = in_len + fake.decrypt_extra;
+
+	(void)session;
+	(void)in;
+	if (!fake.op_active)
+		return CKR_OPERATION_NOT_INITIALIZED;
+	if (*out_len < need) {
+		*out_len = need;
+		return CKR_BUFFER_TOO_SMALL;	/* the operation goes on */
+	}
+	memset(out, 0x5a, in_len - 16);
+	*out_len = in_len - 16;
+	fake.op_active = false;
+	return CKR_OK;
+}
+
+static CK_FUNCTION_LIST fake_functions = {
+	.version = { 2, 40 },
+	.C_Initialize = fake_ok,
+	.C_Finalize = fake_ok,
+	.C_GetSlotList = fake_get_slot_list,
+	.C_GetTokenInfo = fake_get_token_info,
+	.C_OpenSession = fake_open_session,
+	.C_CloseSession = fake_close_session,
+	.C_Logout = fake_session_ok,
+	.C_FindObjectsInit = fake_find_init,
+	.C_FindObjects = fake_find,
+	.C_FindObjectsFinal = fake_session_ok,
+	.C_GetAttributeValue = fake_get_attribute_value,
+	.C_DecryptInit = fake_decrypt_init,
+	.C_Decrypt = fake_decrypt,
+};
+
+static CK_RV fake_get_function_list(CK_FUNCTION_LIST **list)
+{
+	*list = &fake_functions;
+	return CKR_OK;
+}
+
+void *__real_dlopen(const char *file, int mode);
+void *__wrap_dlopen(const char *file, int mode);
+void *__real_dlsym(void *handle, const char *name);
+void *__wrap_dlsym(void *handle, const char *name);
+int __real_dlclose(void *handle);
+int __wrap_dlclose(void *handle);
+
+void *__wrap_dlopen(const char *file, int mode)
+{
+	if (file && !strcmp(file, FAKE_MODULE))
+		return &fake;
+	return __real_dlopen(file, mode);
+}
+
+void *__wrap_dlsym(void *handle, const char *name)
+{
+	if (handle == &fake)
+		return strcmp(name, "C_GetFunctionList") ? NULL :
+		       (void *)fake_get_function_list;
+	return __real_dlsym(handle, name);
+}
+
+int __wrap_dlclose(void *handle)
+{
+	return handle == &fake ? 0 : __real_dlclose(handle);
+}
+
+/* A wrapped 32-byte data key in the AES-GCM format (fake: any bytes). */
+static void gcm_wrapped(struct ec_wrapped *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->cmk_version = 1;
+	w->data[0] = 1;			/* format */
+	w->data[1] = 1;			/* AES-GCM */
+	w->len = 2 + 12 + 32 + 16;
+}
+
+static int fake_setup(void **state)
+{
+	(void)state;
+	memset(&fake, 0, sizeof(fake));
+	unsetenv("ENVCRYPT_PKCS11_PIN");
+	return 0;
+}
+
+/*
+ * C_Decrypt's CKR_BUFFER_TOO_SMALL: the operation stays active with the
+ * length the module wants; the provider calls again with that much room,
+ * and a module that wants too much costs the session, not the next call.
+ */
+static void test_decrypt_buffer_too_small(void **state)
+{
+	static const uint8_t want[32] = {
+		[0 ... 31] = 0x5a,
+	};
+	struct ec_wrapped w;
+	struct ec_kms *kms;
+	uint8_t dk[32];
+
+	(void)state;
+	gcm_wrapped(&w);
+	assert_int_equal(ec_kms_open(FAKE_URI, &kms), 0);
+	fake.decrypt_extra = 16;
+	assert_int_equal(ec_kms_unwrap(kms, "alias/db", &w, "ctx", dk,
+				       sizeof(dk)), 0);
+	assert_memory_equal(dk, want, sizeof(dk));
+	assert_false(fake.op_active);
+
+	/* more than a wrapped key can ever need: refused, session closed */
+	fake.decrypt_extra = 4096;
+	assert_int_equal(ec_kms_unwrap(kms, "alias/db", &w, "ctx", dk,
+				       sizeof(dk)), -EIO);
+	assert_msg_has("CKR_BUFFER_TOO_SMALL");
+	assert_int_equal(fake.sessions_closed, 1);
+	assert_false(fake.op_active);
+	fake.decrypt_extra = 0;
+	assert_int_equal(ec_kms_unwrap(kms, "alias/db", &w, "ctx", dk,
+				       sizeof(dk)), 0);
+	assert_memory_equal(dk, want, sizeof(dk));
+	ec_kms_close(kms);
+}
+
+/* A module that answers a short buffer with the length it needs. */
+static void test_attribute_longer_than_buffer(void **state)
+{
+	struct ec_key_info info;
+	struct ec_kms *kms;
+
+	(void)state;
+	assert_int_equal(ec_kms_open(FAKE_URI, &kms), 0);
+	assert_int_equal(ec_kms_describe_key(kms, "alias/db", &info), 0);
+	assert_string_equal(info.id, "abababababababababababababababab");
+	assert_string_equal(info.alias, "alias/db");
+	fake.id_too_long = true;
+	assert_int_equal(ec_kms_describe_key(kms, "alias/db", &info),
+			 -EOPNOTSUPP);
+	assert_msg_has("it needs a CKA_ID");
+	ec_kms_close(kms);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -344,6 +635,10 @@ int main(void)
 		cmocka_unit_test(test_open_is_cheap_and_canonical),
 		cmocka_unit_test(test_ckr_names),
 		cmocka_unit_test(test_ckr_errnos),
+		cmocka_unit_test_setup(test_decrypt_buffer_too_small,
+				       fake_setup),
+		cmocka_unit_test_setup(test_attribute_longer_than_buffer,
+				       fake_setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

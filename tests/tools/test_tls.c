@@ -39,6 +39,19 @@
 #include "tls.h"
 #include "tools-util.h"
 
+/* ---- the options of the client's context (-Wl,--wrap) ------------------ */
+
+uint64_t __real_SSL_CTX_set_options(SSL_CTX *ctx, uint64_t op);
+uint64_t __wrap_SSL_CTX_set_options(SSL_CTX *ctx, uint64_t op);
+
+static uint64_t client_options;	/* every option tls.c set */
+
+uint64_t __wrap_SSL_CTX_set_options(SSL_CTX *ctx, uint64_t op)
+{
+	client_options |= op;
+	return __real_SSL_CTX_set_options(ctx, op);
+}
+
 /* ---- a PKI for the run ------------------------------------------------- */
 
 static char *dir;		/* scratch directory with the PEM files */
@@ -339,7 +352,11 @@ static void test_round_trip(void **state)
 	server_start(&s, ECHO, 0);
 	client_init(&c, &s, "127.0.0.1", "ca.pem", "client.pem", "client.key",
 		    2000);
+	client_options = 0;
 	assert_int_equal(ec_tls_connect(&c.p, &t), 0);
+	/* no renegotiation; a data key read leaves no copy in OpenSSL */
+	assert_true(client_options & SSL_OP_NO_RENEGOTIATION);
+	assert_true(client_options & SSL_OP_CLEANSE_PLAINTEXT);
 	assert_int_equal(ec_tls_write(t, "01234567", 8), 0);
 	assert_int_equal(ec_tls_read(t, buf, 8), 0);
 	assert_memory_equal(buf, "01234567", 8);

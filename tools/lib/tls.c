@@ -307,7 +307,9 @@ static int make_ctx(const struct ec_tls_params *p, SSL_CTX **out)
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	SSL_CTX_set_default_passwd_cb(ctx, no_passphrase);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
+	/* a Decrypt answer holds a data key: no copy left in OpenSSL's buffer */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
+			    SSL_OP_CLEANSE_PLAINTEXT);
 
 	if (SSL_CTX_load_verify_locations(ctx, p->ca_file, NULL) != 1) {
 		ssl_reason(reason, sizeof(reason), NULL);

@@ -6,7 +6,8 @@
  *   exec:/abs/path/to/program[?timeout=SECONDS]
  *
  * One child process per request: the program is run directly (no shell,
- * argv is only its path, the environment is envcryptctl's own, nothing
+ * argv is only its path, the environment is envcryptctl's own less
+ * ENVCRYPT_PKCS11_PIN, nothing
  * secret in either), reads one JSON request on stdin and writes one JSON
  * reply on stdout.  The protocol (version 1) is docs/KMS-PLUGINS.md.
  *
@@ -338,6 +339,8 @@ child_exec(const char *path, int in_fd, int out_fd, int err_fd,
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
+	/* a PKCS#11 PIN is for the token, not for plugins */
+	unsetenv("ENVCRYPT_PKCS11_PIN");
 	execve(path, argv, environ);
 fail:
 	e = errno;
@@ -382,6 +385,16 @@ static int drain(int fd, char *buf, size_t size, size_t *len)
 	return 1;
 }
 
+/* Has the plugin exited (not reaped yet)? */
+static bool has_exited(pid_t pid)
+{
+	siginfo_t info;
+
+	memset(&info, 0, sizeof(info));
+	return !waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) &&
+	       info.si_pid;
+}
+
 /*
  * Feed the request to the plugin and collect its reply, its stderr and
  * how it ended, all before the deadline.
@@ -391,15 +404,26 @@ static int talk(struct exchange *x, pid_t pid, int *in_fd, int *out_fd,
 {
 	size_t sent = 0;
 	struct pollfd pfd[3];
+	bool exited = false;
 	int64_t left;
 	siginfo_t info;
 	ssize_t n;
-	int k, i_in, i_out, i_err;
+	int k, e, i_in, i_out, i_err;
 
 	while (*out_fd >= 0 || *err_fd >= 0) {
 		left = deadline - now_ms();
 		if (left <= 0)
 			return too_slow(x, pid);
+		/*
+		 * A process the plugin left behind may hold its stdout or
+		 * stderr open: once the plugin has exited, its group is
+		 * killed and what the pipes hold is read without waiting.
+		 */
+		if (!exited && has_exited(pid)) {
+			exited = true;
+			kill(-pid, SIGKILL);
+			close_fd(in_fd);
+		}
 		k = 0;
 		i_in = i_out = i_err = -1;
 		if (*in_fd >= 0) {
@@ -414,13 +438,18 @@ static int talk(struct exchange *x, pid_t pid, int *in_fd, int *out_fd,
 			pfd[k] = (struct pollfd){ .fd = *err_fd, .events = POLLIN };
 			i_err = k++;
 		}
-		if (poll(pfd, (nfds_t)k, (int)left) < 0) {
+		k = poll(pfd, (nfds_t)k,
+			 exited ? 0 : (int)(left < 50 ? left : 50));
+		if (k < 0) {
 			if (errno == EINTR)
 				continue;
+			e = errno;
 			kill_and_reap(pid, &x->status);
-			return ec_err_set(-errno, "waiting for %s: %m",
-					  x->ek->kms.name);
+			return ec_err_set(-e, "waiting for %s: %s",
+					  x->ek->kms.name, strerror(e));
 		}
+		if (!k && exited)
+			break;		/* the pipes hold nothing more */
 		if (i_in >= 0 && pfd[i_in].revents) {
 			n = write(*in_fd, x->req + sent, x->req_len - sent);
 			if (n > 0)
@@ -471,10 +500,16 @@ static int run_plugin(struct exchange *x)
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
 	int status[2] = { -1, -1 }, e = 0, r;
 	struct sigaction ignore = { .sa_handler = SIG_IGN }, old;
+	struct sigaction dfl = { .sa_handler = SIG_DFL }, old_chld;
 	int64_t deadline = now_ms() + ek->timeout_ms;
 	pid_t pid, self = getpid();
 	ssize_t n;
 
+	/*
+	 * SIGCHLD ignored (inherited) would reap the plugin for us, and a
+	 * handler could reap it first: its exit status would be lost.
+	 */
+	sigaction(SIGCHLD, &dfl, &old_chld);
 	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) ||
 	    pipe2(err, O_CLOEXEC) || pipe2(status, O_CLOEXEC)) {
 		r = ec_err_set(-errno, "cannot run %s: pipe: %m",
@@ -514,6 +549,7 @@ static int run_plugin(struct exchange *x)
 	r = talk(x, pid, &in[1], &out[0], &err[0], deadline);
 	sigaction(SIGPIPE, &old, NULL);
 out:
+	sigaction(SIGCHLD, &old_chld, NULL);
 	close_fd(&in[0]);
 	close_fd(&in[1]);
 	close_fd(&out[0]);

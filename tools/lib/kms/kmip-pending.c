@@ -5,7 +5,7 @@
  * The file, text, lines ending in '\n', fields separated by one space:
  *
  *	envcrypt-kmip-pending 1
- *	key <unique identifier, percent-encoded> <deletion date, Unix time>
+ *	key <unique identifier, percent-encoded> <deletion date, Unix time> [<Initial Date of the key, Unix time>]
  *	...
  *	end
  */
@@ -25,8 +25,8 @@
 
 #define PENDING_MAGIC		"envcrypt-kmip-pending 1"
 #define PENDING_FILE_MAX	(1024 * 1024)
-/* "key " + 3 bytes an id character + " " + date + "\n" */
-#define RECORD_TEXT_MAX		(4 + 3 * EC_CMK_ID_MAX + 1 + 20 + 1)
+/* "key " + 3 bytes an id character + " " + date + " " + created + "\n" */
+#define RECORD_TEXT_MAX		(4 + 3 * EC_CMK_ID_MAX + 1 + 20 + 1 + 20 + 1)
 
 /* ---- paths ---------------------------------------------------------------- */
 
@@ -171,7 +171,7 @@ static int parse(const struct kmip_pending *p, char *buf, size_t len,
 		 struct kmip_pending_record **recs, size_t *n)
 {
 	struct kmip_pending_record *r = NULL, *grown;
-	char *line = buf, *nl, *id, *date;
+	char *line = buf, *nl, *id, *date, *created;
 	unsigned int lineno = 0;
 	size_t cap = 0, count = 0;
 	bool ended = false;
@@ -209,6 +209,9 @@ static int parse(const struct kmip_pending *p, char *buf, size_t len,
 				goto fail;
 			}
 			*date++ = '\0';
+			created = strchr(date, ' ');
+			if (created)
+				*created++ = '\0';
 			if (count == cap) {
 				cap = cap ? 2 * cap : 8;
 				grown = realloc(r, cap * sizeof(*r));
@@ -219,8 +222,10 @@ static int parse(const struct kmip_pending *p, char *buf, size_t len,
 				}
 				r = grown;
 			}
+			r[count].created = 0;
 			if (!decode_id(id, r[count].uid, sizeof(r[count].uid)) ||
-			    !parse_date(date, &r[count].date)) {
+			    !parse_date(date, &r[count].date) ||
+			    (created && !parse_date(created, &r[count].created))) {
 				ret = corrupt(p, lineno,
 					      "a bad key id or deletion date");
 				goto fail;
@@ -325,7 +330,10 @@ static int write_file(const struct kmip_pending *p,
 		s += sprintf(s, "key ");
 		encode_id(s, recs[i].uid);
 		s += strlen(s);
-		s += sprintf(s, " %" PRId64 "\n", recs[i].date);
+		s += sprintf(s, " %" PRId64, recs[i].date);
+		if (recs[i].created > 0)
+			s += sprintf(s, " %" PRId64, recs[i].created);
+		s += sprintf(s, "\n");
 	}
 	s += sprintf(s, "end\n");
 
@@ -443,19 +451,19 @@ int kmip_pending_load(const struct kmip_pending *p,
 }
 
 int kmip_pending_get(const struct kmip_pending *p, const char *uid,
-		     int64_t *date)
+		     struct kmip_pending_record *rec)
 {
 	struct kmip_pending_record *recs;
 	size_t i, n;
 	int r;
 
-	*date = 0;
+	memset(rec, 0, sizeof(*rec));
 	r = kmip_pending_load(p, &recs, &n);
 	if (r)
 		return r;
 	for (i = 0; i < n; i++) {
 		if (!strcmp(recs[i].uid, uid)) {
-			*date = recs[i].date;
+			*rec = recs[i];
 			r = 1;
 			break;
 		}
@@ -465,7 +473,7 @@ int kmip_pending_get(const struct kmip_pending *p, const char *uid,
 }
 
 int kmip_pending_set(const struct kmip_pending *p, const char *uid,
-		     int64_t date)
+		     int64_t date, int64_t created)
 {
 	struct kmip_pending_record *recs, *grown;
 	size_t i, n;
@@ -487,6 +495,7 @@ int kmip_pending_set(const struct kmip_pending *p, const char *uid,
 		n--;
 	} else if (i < n) {
 		recs[i].date = date;
+		recs[i].created = created;
 	} else if (date) {
 		grown = realloc(recs, (n + 1) * sizeof(*recs));
 		if (!grown) {
@@ -496,6 +505,7 @@ int kmip_pending_set(const struct kmip_pending *p, const char *uid,
 		recs = grown;
 		snprintf(recs[n].uid, sizeof(recs[n].uid), "%s", uid);
 		recs[n].date = date;
+		recs[n].created = created;
 		n++;
 	} else {
 		goto out_free;	/* nothing to forget */

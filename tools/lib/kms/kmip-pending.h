@@ -33,6 +33,7 @@ struct kmip_pending {
 struct kmip_pending_record {
 	char uid[EC_CMK_ID_MAX];
 	int64_t date;				/* Unix time */
+	int64_t created;			/* the key's Initial Date; 0: unknown */
 };
 
 /*
@@ -50,12 +51,15 @@ int kmip_pending_init(struct kmip_pending *p, const char *host,
 int kmip_pending_load(const struct kmip_pending *p,
 		      struct kmip_pending_record **recs, size_t *n);
 
-/* The deletion date of @uid: 1 and *date, 0 when none, or -errno. */
+/* The record of @uid: 1 and *rec, 0 when none (*rec zeroed), or -errno. */
 int kmip_pending_get(const struct kmip_pending *p, const char *uid,
-		     int64_t *date);
+		     struct kmip_pending_record *rec);
 
-/* Record the deletion date of @uid (@date > 0), or forget it (0). */
+/*
+ * Record the deletion date of @uid (@date > 0) and the Initial Date of
+ * that key (@created, 0 when the server gave none), or forget it (@date 0).
+ */
 int kmip_pending_set(const struct kmip_pending *p, const char *uid,
-		     int64_t date);
+		     int64_t date, int64_t created);
 
 #endif /* ENVCRYPT_KMIP_PENDING_H */

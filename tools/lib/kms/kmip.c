@@ -602,9 +602,13 @@ static int read_attribute(const struct ttlv_item *attr, struct kmip_key *k)
 		return ttlv_get_integer(value, &k->length);
 	if (!strcmp(name, "Initial Date"))
 		return ttlv_get_date_time(value, &k->created);
-	if (strcmp(name, "Name") || k->alias[0])
+	if (strcmp(name, "Name") || !strcmp(k->alias, EC_SERVICE_KEY_ALIAS))
 		return 0;
-	/* the first name "alias/NAME" is the alias */
+	/*
+	 * The first name "alias/NAME" is the alias, but the service key's
+	 * name wins: the key must be known as the service key whatever other
+	 * names it has.
+	 */
 	r = ttlv_need(value, KMIP_TAG_NAME_VALUE, &it);
 	if (r)
 		return r;
@@ -612,7 +616,8 @@ static int read_attribute(const struct ttlv_item *attr, struct kmip_key *k)
 	if (r == -EPROTO && it->type == TTLV_TEXT_STRING)
 		return 0;	/* too long for an alias of ours */
 	if (!r && is_alias(text) &&
-	    valid_alias_name(text + strlen(EC_ALIAS_PREFIX)))
+	    valid_alias_name(text + strlen(EC_ALIAS_PREFIX)) &&
+	    (!k->alias[0] || !strcmp(text, EC_SERVICE_KEY_ALIAS)))
 		memcpy(k->alias, text, sizeof(text));
 	return r;
 }
@@ -717,19 +722,17 @@ static int key_op(struct kmip_kms *kk, enum kmip_operation op,
 }
 
 /*
- * A key whose recorded deletion date has passed: destroy it now (revoked
- * first, should it be active: Destroy refuses an active key) and forget
- * the record.  Returns -ENOKEY when it is gone.
+ * A key whose recorded deletion date has passed: destroy it now (it was
+ * revoked when the deletion was scheduled; apply_pending() never gets here
+ * with an Active key) and forget the record.  Returns -ENOKEY when it is
+ * gone.
  */
 static int purge(struct kmip_kms *kk, struct kmip_key *k)
 {
 	char label[LABEL_MAX], date[40];
-	int r = 0;
+	int r;
 
-	if (k->state == KMIP_STATE_ACTIVE)
-		r = key_op(kk, KMIP_OP_REVOKE, k);
-	if (!r)
-		r = key_op(kk, KMIP_OP_DESTROY, k);
+	r = key_op(kk, KMIP_OP_DESTROY, k);
 	if (r && r != -ENOKEY)
 		return ec_err_prefix(r,
 				     "%s: destroying %s, whose deletion date %s has passed",
@@ -737,7 +740,7 @@ static int purge(struct kmip_kms *kk, struct kmip_key *k)
 				     key_label(k, label, sizeof(label)),
 				     format_date(k->deletion_date, date,
 						 sizeof(date)));
-	r = kmip_pending_set(&kk->pending, k->id, 0);
+	r = kmip_pending_set(&kk->pending, k->id, 0, 0);
 	if (r)
 		return r;
 	return ec_err_set(-ENOKEY,
@@ -746,12 +749,25 @@ static int purge(struct kmip_kms *kk, struct kmip_key *k)
 			  format_date(k->deletion_date, date, sizeof(date)));
 }
 
-/* Apply the deletion record of @k (@date, or 0): purge when due. */
+/*
+ * Apply the deletion record @rec of @k (NULL: none): purge when due.  The
+ * record is of a key this host revoked: a key under that id that is not
+ * revoked (Active: KMIP has no way back from Revoke), or that the server
+ * made at another time, is another key (the server was reinstalled and
+ * numbers its keys again): the record does not apply to it, and it is
+ * never destroyed for it.
+ */
 static int apply_pending(struct kmip_kms *kk, struct kmip_key *k,
-			 int64_t date)
+			 const struct kmip_pending_record *rec)
 {
-	k->deletion_date = date;
-	if (date && date <= (int64_t)time(NULL))
+	k->deletion_date = 0;
+	if (!rec || !rec->date)
+		return 0;
+	if (k->state == KMIP_STATE_ACTIVE ||
+	    (rec->created && rec->created != k->created))
+		return 0;
+	k->deletion_date = rec->date;
+	if (rec->date <= (int64_t)time(NULL))
 		return purge(kk, k);
 	return 0;
 }
@@ -759,8 +775,8 @@ static int apply_pending(struct kmip_kms *kk, struct kmip_key *k,
 /* @key (an id or alias) as the server and the deletion records say. */
 static int load_key(struct kmip_kms *kk, const char *key, struct kmip_key *k)
 {
+	struct kmip_pending_record rec;
 	char id[EC_CMK_ID_MAX];
-	int64_t date;
 	int r;
 
 	r = resolve(kk, key, id);
@@ -768,10 +784,10 @@ static int load_key(struct kmip_kms *kk, const char *key, struct kmip_key *k)
 		r = get_key(kk, id, k);
 	if (r)
 		return r;
-	r = kmip_pending_get(&kk->pending, id, &date);
+	r = kmip_pending_get(&kk->pending, id, &rec);
 	if (r < 0)
 		return r;
-	return apply_pending(kk, k, date);
+	return apply_pending(kk, k, r ? &rec : NULL);
 }
 
 static enum ec_key_state key_state(const struct kmip_key *k)
@@ -1182,12 +1198,11 @@ static int kmip_list_keys(struct ec_kms *kms, struct ec_key_info **keys,
 			  size_t *n)
 {
 	struct kmip_kms *kk = to_kmip(kms);
-	struct kmip_pending_record *recs = NULL;
+	struct kmip_pending_record *recs = NULL, *rec;
 	struct ec_key_info *list = NULL;
 	char (*ids)[EC_CMK_ID_MAX] = NULL;
 	size_t nids, nrecs = 0, i, j, count = 0;
 	struct kmip_key k;
-	int64_t date;
 	int r;
 
 	*keys = NULL;
@@ -1211,10 +1226,10 @@ static int kmip_list_keys(struct ec_kms *kms, struct ec_key_info **keys,
 			continue;
 		if (r)
 			goto out;
-		for (date = 0, j = 0; j < nrecs; j++)
+		for (rec = NULL, j = 0; j < nrecs && !rec; j++)
 			if (!strcmp(recs[j].uid, k.id))
-				date = recs[j].date;
-		r = apply_pending(kk, &k, date);
+				rec = &recs[j];
+		r = apply_pending(kk, &k, rec);
 		if (r == -ENOKEY)
 			continue;	/* destroyed just now */
 		if (r)
@@ -1351,7 +1366,7 @@ static int kmip_schedule_deletion(struct ec_kms *kms, const char *key,
 			return r;
 	}
 	date = (int64_t)time(NULL) + (int64_t)days * DAY_SECONDS;
-	r = kmip_pending_set(&kk->pending, k.id, date);
+	r = kmip_pending_set(&kk->pending, k.id, date, k.created);
 	if (r)
 		return ec_err_prefix(r,
 				     "%s is revoked (Disabled), but its deletion date could not be recorded",
@@ -1378,7 +1393,7 @@ static int kmip_cancel_deletion(struct ec_kms *kms, const char *key,
 				  "%s is %s in %s, not PendingDeletion: there is no deletion to cancel",
 				  key_label(&k, label, sizeof(label)),
 				  ec_key_state_name(key_state(&k)), kms->name);
-	r = kmip_pending_set(&kk->pending, k.id, 0);
+	r = kmip_pending_set(&kk->pending, k.id, 0, 0);
 	if (r)
 		return r;
 	k.deletion_date = 0;

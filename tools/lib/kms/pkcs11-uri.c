@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "error.h"
 #include "pkcs11-uri.h"
@@ -44,7 +45,8 @@ static bool has_pin_value(const char *s)
 	const char *p = s;
 
 	for (;;) {
-		if (!strncmp(p, name, strlen(name)) &&
+		/* any case: no message may repeat a PIN */
+		if (!strncasecmp(p, name, strlen(name)) &&
 		    (p[strlen(name)] == '=' || !p[strlen(name)] ||
 		     strchr(";?&", p[strlen(name)])))
 			return true;

@@ -294,9 +294,10 @@ static int find_token(struct pkcs11_kms *pk)
 
 	for (;;) {
 		rv = fn(pk)->C_GetSlotList(CK_TRUE, NULL, &n);
+		free(slots);
+		slots = NULL;
 		if (rv != CKR_OK)
 			return p11_fail(pk, rv, "C_GetSlotList");
-		free(slots);
 		slots = calloc(n ? n : 1, sizeof(*slots));
 		if (!slots)
 			return ec_err_set(-ENOMEM, "out of memory");
@@ -358,7 +359,9 @@ static int read_pin_file(struct pkcs11_kms *pk, const char *path,
 	char *nl;
 	int fd, r = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO must not block open() before fstat() refuses it */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
+		  O_NONBLOCK);
 	if (fd < 0)
 		return ec_err_set(-EACCES,
 				  "%s: cannot open PIN file %s (pin-source= of the KMS URI): %s",
@@ -729,22 +732,25 @@ static int key_read(struct pkcs11_kms *pk, CK_OBJECT_HANDLE handle,
 	key->handle = handle;
 	rv = fn(pk)->C_GetAttributeValue(pk->session, handle, get,
 					 ARRAY_SIZE(get));
-	/* an id or label too long for us is as good as none */
+	/*
+	 * An id or label too long for us is as good as none.  Some modules
+	 * answer CKR_BUFFER_TOO_SMALL with the length they need rather than
+	 * CK_UNAVAILABLE_INFORMATION: only a length that fits is a value.
+	 */
 	if (rv != CKR_OK && rv != CKR_BUFFER_TOO_SMALL &&
 	    rv != CKR_ATTRIBUTE_TYPE_INVALID && rv != CKR_ATTRIBUTE_SENSITIVE)
 		return p11_fail(pk, rv, "C_GetAttributeValue of a key");
-	if (get[0].ulValueLen != CK_UNAVAILABLE_INFORMATION)
+	if (get[0].ulValueLen <= sizeof(id))
 		hex(key->id, id, get[0].ulValueLen);
-	if (get[1].ulValueLen != CK_UNAVAILABLE_INFORMATION &&
+	if (get[1].ulValueLen < sizeof(label) &&
 	    valid_alias_name(label, get[1].ulValueLen)) {
 		label[get[1].ulValueLen] = '\0';
 		snprintf(key->alias, sizeof(key->alias), "%s%s",
 			 EC_ALIAS_PREFIX, label);
 	}
-	if (get[2].ulValueLen != CK_UNAVAILABLE_INFORMATION)
+	if (get[2].ulValueLen == sizeof(value_len))
 		key->value_len = value_len;
-	key->enabled = get[3].ulValueLen != CK_UNAVAILABLE_INFORMATION &&
-		       decrypt;
+	key->enabled = get[3].ulValueLen == sizeof(decrypt) && decrypt;
 	return meta_read(pk, key);
 }
 
@@ -1019,6 +1025,9 @@ static int wrap_gcm(struct pkcs11_kms *pk, const struct p11_key *key,
 		return key_op_fail(pk, key, rv, "C_EncryptInit (AES-GCM)");
 	rv = fn(pk)->C_Encrypt(pk->session, (CK_BYTE_PTR)dk, dk_len,
 			       iv + GCM_IV_SIZE, &len);
+	/* the operation is still active: only closing the session ends it */
+	if (rv == CKR_BUFFER_TOO_SMALL)
+		p11_disconnect(pk);
 	if (rv != CKR_OK)
 		return key_op_fail(pk, key, rv, "C_Encrypt (AES-GCM)");
 	if (len != dk_len + GCM_TAG_SIZE)
@@ -1060,6 +1069,26 @@ static int unwrap_gcm(struct pkcs11_kms *pk, const struct p11_key *key,
 		rv = fn(pk)->C_Decrypt(pk->session,
 				       (CK_BYTE_PTR)iv + GCM_IV_SIZE, ct_len,
 				       plain, &len);
+	/*
+	 * CKR_BUFFER_TOO_SMALL leaves the operation active, with the room
+	 * the module wants in len: call again with that much.
+	 */
+	if (rv == CKR_BUFFER_TOO_SMALL && len > ct_len &&
+	    len <= EC_WRAPPED_MAX) {
+		ec_secure_free(plain);
+		plain = ec_secure_alloc(len);
+		if (!plain) {
+			r = -errno;
+			p11_disconnect(pk);	/* the operation is active */
+			return r;
+		}
+		rv = fn(pk)->C_Decrypt(pk->session,
+				       (CK_BYTE_PTR)iv + GCM_IV_SIZE, ct_len,
+				       plain, &len);
+	}
+	/* still active: only closing the session ends it */
+	if (rv == CKR_BUFFER_TOO_SMALL)
+		p11_disconnect(pk);
 	if (rv == CKR_GENERAL_ERROR || ec_ckr_errno(rv) == -EBADMSG)
 		r = does_not_authenticate(pk, key, rv);
 	else if (rv != CKR_OK)

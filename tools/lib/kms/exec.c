@@ -7,33 +7,30 @@
  *
  * One child process per request: the program is run directly (no shell,
  * argv is only its path, the environment is envcryptctl's own less
- * ENVCRYPT_PKCS11_PIN, nothing
- * secret in either), reads one JSON request on stdin and writes one JSON
- * reply on stdout.  The protocol (version 1) is docs/KMS-PLUGINS.md.
+ * ENVCRYPT_PKCS11_PIN, nothing secret in either), reads one JSON request
+ * on stdin and writes one JSON reply on stdout.  The protocol (version 1)
+ * is docs/KMS-PLUGINS.md.
  *
  * The child is bounded: the whole run (start, request, reply, exit) has a
  * deadline, after which its process group is killed (SIGKILL) and reaped;
  * its reply is read up to EXEC_REPLY_MAX bytes, its stderr up to
- * EXEC_STDERR_MAX (the first line goes into messages).  The request of a
- * wrap and the reply of an unwrap carry the data key in base64: they, and
+ * EC_PLUGIN_STDERR_MAX (the first line goes into messages).  Running it
+ * is plugin-run.[ch]; this file is the protocol (requests, replies, typed
+ * errors) and the operations of struct ec_kms_ops.  The request of a wrap
+ * and the reply of an unwrap carry the data key in base64: they, and
  * every buffer that decodes it, are locked memory, wiped when freed.
  *
  * The wrapped key a slot stores is one format byte (EXEC_WRAP_FORMAT)
  * followed by the plugin's ciphertext, opaque to us.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -41,6 +38,7 @@
 #include "error.h"
 #include "json-read.h"
 #include "kms.h"
+#include "plugin-run.h"
 #include "secmem.h"
 #include "uri.h"
 
@@ -50,7 +48,6 @@
 #define EXEC_PROTOCOL		1
 #define EXEC_REQUEST_MAX	(16 * 1024)
 #define EXEC_REPLY_MAX		(64 * 1024)
-#define EXEC_STDERR_MAX		4096
 #define EXEC_QUOTE_MAX		200	/* of a plugin's text in a message */
 #define EXEC_WRAP_FORMAT	1	/* first byte of a slot's wrapped key */
 /* base64 of a data key or a wrapped key, and its decoded bytes */
@@ -163,11 +160,7 @@ struct exchange {
 	size_t req_len;
 	bool req_overflow;
 
-	char *reply;			/* locked, EXEC_REPLY_MAX + 1 */
-	size_t reply_len;
-	char err[EXEC_STDERR_MAX];	/* the plugin's stderr */
-	size_t err_len;
-	int status;			/* of waitpid */
+	struct ec_plugin_output out;	/* .reply locked, EXEC_REPLY_MAX + 1 */
 
 	struct ec_json doc;
 	int result;			/* the node of "result" */
@@ -268,11 +261,12 @@ static int exchange_begin(struct exchange *x, struct exec_kms *ek,
 	else
 		snprintf(x->what, sizeof(x->what), "%s", op_names[op]);
 	x->req = ec_secure_alloc(EXEC_REQUEST_MAX);
-	x->reply = ec_secure_alloc(EXEC_REPLY_MAX + 1);
-	if (!x->req || !x->reply) {
+	x->out.reply = ec_secure_alloc(EXEC_REPLY_MAX + 1);
+	x->out.reply_max = EXEC_REPLY_MAX;
+	if (!x->req || !x->out.reply) {
 		ec_secure_free(x->req);
-		ec_secure_free(x->reply);
-		x->req = x->reply = NULL;
+		ec_secure_free(x->out.reply);
+		x->req = x->out.reply = NULL;
 		return -errno;			/* the message is set */
 	}
 	req_raw(x, head, (size_t)snprintf(head, sizeof(head),
@@ -287,278 +281,8 @@ static void exchange_end(struct exchange *x)
 {
 	ec_json_free(&x->doc);
 	ec_secure_free(x->req);		/* wipes */
-	ec_secure_free(x->reply);
-	x->req = x->reply = NULL;
-}
-
-/* ---- running the plugin ----------------------------------------------- */
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
-/*
- * In the child, between fork and exec (async-signal-safe calls only):
- * stdin, stdout, stderr from the pipes, its own process group, killed
- * with its parent, default signals; on failure, errno to @status_fd.
- */
-static void __attribute__((noreturn))
-child_exec(const char *path, int in_fd, int out_fd, int err_fd,
-	   int status_fd, pid_t parent)
-{
-	char *const argv[] = { (char *)path, NULL };
-	sigset_t none;
-	int fd[3], i, e;
-
-	setpgid(0, 0);
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent)
-		_exit(127);
-	/* out of the way of 0..2 first: a pipe end may be one of them */
-	fd[0] = fcntl(in_fd, F_DUPFD_CLOEXEC, 3);
-	fd[1] = fcntl(out_fd, F_DUPFD_CLOEXEC, 3);
-	fd[2] = fcntl(err_fd, F_DUPFD_CLOEXEC, 3);
-	for (i = 0; i < 3; i++)
-		if (fd[i] < 0 || dup2(fd[i], i) != i)
-			goto fail;
-	/* nothing else of ours crosses exec: fds 3.. close on exec */
-	if (close_range(3, ~0u, CLOSE_RANGE_CLOEXEC))
-		for (i = 3; i < 1024; i++)
-			fcntl(i, F_SETFD, FD_CLOEXEC);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
-	/* a PKCS#11 PIN is for the token, not for plugins */
-	unsetenv("ENVCRYPT_PKCS11_PIN");
-	execve(path, argv, environ);
-fail:
-	e = errno;
-	if (write(status_fd, &e, sizeof(e)) < 0)
-		_exit(127);
-	_exit(127);
-}
-
-/* Kill the plugin's process group and reap the plugin. */
-static void kill_and_reap(pid_t pid, int *status)
-{
-	kill(-pid, SIGKILL);
-	kill(pid, SIGKILL);
-	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
-		;
-}
-
-static int too_slow(struct exchange *x, pid_t pid)
-{
-	kill_and_reap(pid, &x->status);
-	return ec_err_set(-ETIMEDOUT,
-			  "%s did not finish %s within the timeout of %d s (killed it); if the KMS is only slow, raise timeout= in the KMS URI",
-			  x->ek->kms.name, x->what, x->ek->timeout_ms / 1000);
-}
-
-/* Read what @fd has into @buf (@size, *len used); 0 at EOF, else 1. */
-static int drain(int fd, char *buf, size_t size, size_t *len)
-{
-	char scratch[512];
-	ssize_t n;
-
-	if (*len < size)
-		n = read(fd, buf + *len, size - *len);
-	else
-		n = read(fd, scratch, sizeof(scratch));	/* past the cap */
-	if (n < 0)
-		return errno == EAGAIN || errno == EINTR ? 1 : 0;
-	if (n == 0)
-		return 0;
-	if (*len < size)
-		*len += (size_t)n;
-	return 1;
-}
-
-/* Has the plugin exited (not reaped yet)? */
-static bool has_exited(pid_t pid)
-{
-	siginfo_t info;
-
-	memset(&info, 0, sizeof(info));
-	return !waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) &&
-	       info.si_pid;
-}
-
-/*
- * Feed the request to the plugin and collect its reply, its stderr and
- * how it ended, all before the deadline.
- */
-static int talk(struct exchange *x, pid_t pid, int *in_fd, int *out_fd,
-		int *err_fd, int64_t deadline)
-{
-	size_t sent = 0;
-	struct pollfd pfd[3];
-	bool exited = false;
-	int64_t left;
-	siginfo_t info;
-	ssize_t n;
-	int k, e, i_in, i_out, i_err;
-
-	while (*out_fd >= 0 || *err_fd >= 0) {
-		left = deadline - now_ms();
-		if (left <= 0)
-			return too_slow(x, pid);
-		/*
-		 * A process the plugin left behind may hold its stdout or
-		 * stderr open: once the plugin has exited, its group is
-		 * killed and what the pipes hold is read without waiting.
-		 */
-		if (!exited && has_exited(pid)) {
-			exited = true;
-			kill(-pid, SIGKILL);
-			close_fd(in_fd);
-		}
-		k = 0;
-		i_in = i_out = i_err = -1;
-		if (*in_fd >= 0) {
-			pfd[k] = (struct pollfd){ .fd = *in_fd, .events = POLLOUT };
-			i_in = k++;
-		}
-		if (*out_fd >= 0) {
-			pfd[k] = (struct pollfd){ .fd = *out_fd, .events = POLLIN };
-			i_out = k++;
-		}
-		if (*err_fd >= 0) {
-			pfd[k] = (struct pollfd){ .fd = *err_fd, .events = POLLIN };
-			i_err = k++;
-		}
-		k = poll(pfd, (nfds_t)k,
-			 exited ? 0 : (int)(left < 50 ? left : 50));
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			e = errno;
-			kill_and_reap(pid, &x->status);
-			return ec_err_set(-e, "waiting for %s: %s",
-					  x->ek->kms.name, strerror(e));
-		}
-		if (!k && exited)
-			break;		/* the pipes hold nothing more */
-		if (i_in >= 0 && pfd[i_in].revents) {
-			n = write(*in_fd, x->req + sent, x->req_len - sent);
-			if (n > 0)
-				sent += (size_t)n;
-			/* EPIPE: it does not read; its reply will say why */
-			if ((n < 0 && errno != EAGAIN && errno != EINTR) ||
-			    sent == x->req_len)
-				close_fd(in_fd);
-		}
-		if (i_out >= 0 && pfd[i_out].revents &&
-		    !drain(*out_fd, x->reply, EXEC_REPLY_MAX + 1,
-			   &x->reply_len))
-			close_fd(out_fd);
-		if (x->reply_len > EXEC_REPLY_MAX) {
-			kill_and_reap(pid, &x->status);
-			return ec_err_set(-EPROTO,
-					  "%s failed %s: it sent more than %d bytes (the most a reply may have)",
-					  x->ek->kms.name, x->what,
-					  EXEC_REPLY_MAX);
-		}
-		if (i_err >= 0 && pfd[i_err].revents &&
-		    !drain(*err_fd, x->err, sizeof(x->err), &x->err_len))
-			close_fd(err_fd);
-	}
-	close_fd(in_fd);
-
-	/* Its output is closed: wait for it to exit, without reaping. */
-	for (;;) {
-		memset(&info, 0, sizeof(info));
-		k = waitid(P_PID, (id_t)pid, &info,
-			   WEXITED | WNOHANG | WNOWAIT);
-		if ((k == 0 && info.si_pid) || (k < 0 && errno != EINTR))
-			break;
-		left = deadline - now_ms();
-		if (left <= 0)
-			return too_slow(x, pid);
-		usleep(left > 2 ? 2000 : (useconds_t)left * 1000);
-	}
-	/* what it left behind in its process group goes with it */
-	kill_and_reap(pid, &x->status);
-	return 0;
-}
-
-/* Run the plugin with the request: its reply, stderr and exit status. */
-static int run_plugin(struct exchange *x)
-{
-	struct exec_kms *ek = x->ek;
-	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
-	int status[2] = { -1, -1 }, e = 0, r;
-	struct sigaction ignore = { .sa_handler = SIG_IGN }, old;
-	struct sigaction dfl = { .sa_handler = SIG_DFL }, old_chld;
-	int64_t deadline = now_ms() + ek->timeout_ms;
-	pid_t pid, self = getpid();
-	ssize_t n;
-
-	/*
-	 * SIGCHLD ignored (inherited) would reap the plugin for us, and a
-	 * handler could reap it first: its exit status would be lost.
-	 */
-	sigaction(SIGCHLD, &dfl, &old_chld);
-	if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) ||
-	    pipe2(err, O_CLOEXEC) || pipe2(status, O_CLOEXEC)) {
-		r = ec_err_set(-errno, "cannot run %s: pipe: %m",
-			       ek->kms.name);
-		goto out;
-	}
-	pid = fork();
-	if (pid < 0) {
-		r = ec_err_set(-errno, "cannot run %s: fork: %m",
-			       ek->kms.name);
-		goto out;
-	}
-	if (pid == 0)
-		child_exec(ek->path, in[0], out[1], err[1], status[1], self);
-	setpgid(pid, pid);		/* as the child does: no race */
-	close_fd(&in[0]);
-	close_fd(&out[1]);
-	close_fd(&err[1]);
-	close_fd(&status[1]);
-
-	/* EOF: it runs the plugin; an errno: exec failed */
-	do {
-		n = read(status[0], &e, sizeof(e));
-	} while (n < 0 && errno == EINTR);
-	if (n == sizeof(e)) {
-		kill_and_reap(pid, &x->status);
-		r = ec_err_set(-EIO, "cannot run %s: %s; check the program and the KMS URI",
-			       ek->kms.name, strerror(e));
-		goto out;
-	}
-
-	fcntl(in[1], F_SETFL, O_NONBLOCK);
-	fcntl(out[0], F_SETFL, O_NONBLOCK);
-	fcntl(err[0], F_SETFL, O_NONBLOCK);
-	/* a plugin that exits without reading gives EPIPE, not SIGPIPE */
-	sigaction(SIGPIPE, &ignore, &old);
-	r = talk(x, pid, &in[1], &out[0], &err[0], deadline);
-	sigaction(SIGPIPE, &old, NULL);
-out:
-	sigaction(SIGCHLD, &old_chld, NULL);
-	close_fd(&in[0]);
-	close_fd(&in[1]);
-	close_fd(&out[0]);
-	close_fd(&out[1]);
-	close_fd(&err[0]);
-	close_fd(&err[1]);
-	close_fd(&status[0]);
-	close_fd(&status[1]);
-	return r;
+	ec_secure_free(x->out.reply);
+	x->req = x->out.reply = NULL;
 }
 
 /* ---- the reply ---------------------------------------------------------- */
@@ -569,7 +293,7 @@ static const char *stderr_note(const struct exchange *x, char *buf,
 {
 	char line[EXEC_QUOTE_MAX + 8];
 
-	quote(x->err, x->err_len, line, sizeof(line));
+	quote(x->out.err, x->out.err_len, line, sizeof(line));
 	if (!line[0])
 		buf[0] = '\0';
 	else
@@ -709,24 +433,26 @@ static int exchange_run(struct exchange *x)
 		return ec_err_set(-EINVAL,
 				  "%s: the request for %s would be longer than %d bytes",
 				  x->ek->kms.name, x->what, EXEC_REQUEST_MAX);
-	r = run_plugin(x);
+	r = ec_plugin_run(x->ek->path, x->ek->kms.name, x->what,
+			  x->ek->timeout_ms, x->req, x->req_len, &x->out);
 	if (r)
 		return r;
 
-	if (WIFSIGNALED(x->status)) {
+	if (WIFSIGNALED(x->out.status)) {
 		snprintf(why, sizeof(why), "it was killed by signal %d (%s)",
-			 WTERMSIG(x->status), strsignal(WTERMSIG(x->status)));
+			 WTERMSIG(x->out.status),
+			 strsignal(WTERMSIG(x->out.status)));
 		return plugin_failed(x, why);
 	}
-	code = WIFEXITED(x->status) ? WEXITSTATUS(x->status) : -1;
-	if (!x->reply_len) {
+	code = WIFEXITED(x->out.status) ? WEXITSTATUS(x->out.status) : -1;
+	if (!x->out.reply_len) {
 		if (!code)
 			return plugin_failed(x, "it exited with status 0 and no reply");
 		snprintf(why, sizeof(why),
 			 "it exited with status %d and no reply", code);
 		return plugin_failed(x, why);
 	}
-	r = ec_json_parse(&x->doc, x->reply, x->reply_len);
+	r = ec_json_parse(&x->doc, x->out.reply, x->out.reply_len);
 	if (r == -ENOMEM)
 		return r;
 	if (r) {

@@ -8,35 +8,28 @@
  * the token (pkcs11-uri.h).  The module is loaded with dlopen() at the
  * first operation, not at open: one session per struct ec_kms, logged in
  * as the user with the PIN from pin-source= or $ENVCRYPT_PKCS11_PIN, kept
- * until close.  A CMK is a CKO_SECRET_KEY of type CKK_AES: its id is the
- * hex of its CKA_ID, its alias "alias/NAME" its CKA_LABEL "NAME".  State,
- * creation time and deletion date: docs/KMS-PKCS11.md.
- *
- * Wrapped key (ec_wrapped.data), version 1:
- *   1 | 1 (CKM_AES_GCM) | IV (12) | ciphertext | tag (16), AAD = context
- *   1 | 2 (CKM_AES_KEY_WRAP_PAD) | KWP(DK || SHA-256(context)[0..15])
+ * until close (pkcs11-session.h).  A CMK is a CKO_SECRET_KEY of type
+ * CKK_AES: its id is the hex of its CKA_ID, its alias "alias/NAME" its
+ * CKA_LABEL "NAME".  State, creation time and deletion date:
+ * docs/KMS-PKCS11.md.  The wrapped key: pkcs11-wrap.h.
  */
-#include <dlfcn.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "ckr.h"
 #include "error.h"
 #include "kms.h"
+#include "pkcs11-kms.h"
+#include "pkcs11-session.h"
 #include "pkcs11-uri.h"
-#include "secmem.h"
+#include "pkcs11-wrap.h"
 
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 
@@ -46,11 +39,9 @@
 #define ALIAS_NAME_MAX		100
 #define RESERVED_ALIAS		"envcrypt/"
 #define SERVICE_LABEL		"envcrypt/service"
-#define PIN_MAX			256
 #define DELETION_DAYS_MIN	7
 #define DELETION_DAYS_MAX	30
 #define DAY_SECONDS		86400
-#define FIND_BATCH		64
 
 /* The data object that keeps a CMK's creation time and deletion date. */
 #define META_APPLICATION	"envcrypt"
@@ -59,68 +50,14 @@
 #define META_SCAN		"envcrypt-cmk 1 created=%" SCNd64 " deletion=%" SCNd64
 #define META_VALUE_MAX		96
 
-/* ec_wrapped.data */
-#define WRAP_FORMAT		1
-#define WRAP_HEADER		2		/* format, mechanism */
-#define GCM_IV_SIZE		12
-#define GCM_TAG_SIZE		16
-#define KWP_BINDING_SIZE	16		/* SHA-256(context)[0..15] */
 #define CMK_VERSION		1		/* token keys have one version */
-
-/*
- * A loaded module, shared by every connection to it in this process:
- * C_Initialize and C_Finalize are per process, so the first user
- * initializes and the last one finalizes.  The CLI is single-threaded;
- * this list has no lock.
- */
-struct p11_module {
-	struct p11_module *next;
-	char path[EC_KMS_URI_MAX];
-	void *dl;
-	CK_FUNCTION_LIST_PTR f;
-	unsigned int users;
-	bool finalize;			/* we initialized it */
-};
-
-static struct p11_module *p11_modules;
-
-static const CK_BBOOL p11_yes = CK_TRUE, p11_no = CK_FALSE;
-
-struct pkcs11_kms {
-	struct ec_kms kms;		/* first: the generic part */
-	struct ec_p11_uri uri;
-	struct p11_module *mod;		/* NULL: not connected */
-	CK_SLOT_ID slot;
-	CK_FLAGS token_flags;
-	CK_SESSION_HANDLE session;
-	bool session_open;
-};
-
-/* A CMK as read from the token. */
-struct p11_key {
-	CK_OBJECT_HANDLE handle;
-	char id[EC_CMK_ID_MAX];		/* hex of CKA_ID; "" when none */
-	char alias[EC_CMK_ALIAS_MAX];	/* "alias/" CKA_LABEL, or "" */
-	CK_ULONG value_len;
-	bool enabled;			/* CKA_DECRYPT */
-	CK_OBJECT_HANDLE meta;		/* CK_INVALID_HANDLE: none */
-	int64_t created;
-	int64_t deletion;
-};
 
 static struct pkcs11_kms *to_pkcs11(struct ec_kms *kms)
 {
 	return (struct pkcs11_kms *)kms;
 }
 
-static CK_FUNCTION_LIST_PTR fn(struct pkcs11_kms *pk)
-{
-	return pk->mod->f;
-}
-
-/* "CMK <id> (alias/NAME)" or "CMK <id>", for messages. */
-static const char *key_label(const struct p11_key *key, char *buf,
-			     size_t size)
+const char *p11_key_label(const struct p11_key *key, char *buf, size_t size)
 {
 	if (key->alias[0])
 		snprintf(buf, size, "CMK %s (%s)", key->id, key->alias);
@@ -128,8 +65,6 @@ static const char *key_label(const struct p11_key *key, char *buf,
 		snprintf(buf, size, "CMK %s", key->id);
 	return buf;
 }
-
-#define LABEL_SIZE	(EC_CMK_ID_MAX + EC_CMK_ALIAS_MAX + 8)
 
 static const char *format_date(int64_t t, char *buf, size_t size)
 {
@@ -140,431 +75,6 @@ static const char *format_date(int64_t t, char *buf, size_t size)
 	    !strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm))
 		snprintf(buf, size, "%" PRId64, t);
 	return buf;
-}
-
-/*
- * Fail with the errno of @rv from @what: "<token>: <what> failed
- * (CKR_X)".  A lost token or session is dropped, so that the next
- * operation connects again.
- */
-static void p11_disconnect(struct pkcs11_kms *pk);
-
-static int p11_fail(struct pkcs11_kms *pk, CK_RV rv, const char *what)
-{
-	char name[48];
-	int r = ec_ckr_errno(rv);
-
-	ec_ckr_format(rv, name, sizeof(name));
-	if (r == -EAGAIN) {
-		p11_disconnect(pk);
-		return ec_err_set(r,
-				  "%s: %s failed (%s): the token or its session went away; retry when the token is back",
-				  pk->kms.name, what, name);
-	}
-	if (r == -EOPNOTSUPP)
-		return ec_err_set(r,
-				  "%s: %s failed (%s): the token does not support it",
-				  pk->kms.name, what, name);
-	return ec_err_set(r, "%s: %s failed (%s)", pk->kms.name, what, name);
-}
-
-/* ---- the module ------------------------------------------------------ */
-
-static void module_put(struct p11_module *m)
-{
-	struct p11_module **p;
-
-	if (!m || --m->users)
-		return;
-	for (p = &p11_modules; *p; p = &(*p)->next) {
-		if (*p == m) {
-			*p = m->next;
-			break;
-		}
-	}
-	if (m->finalize)
-		m->f->C_Finalize(NULL);
-	dlclose(m->dl);
-	free(m);
-}
-
-static int module_get(struct pkcs11_kms *pk)
-{
-	const char *path = pk->uri.module_path;
-	CK_C_INITIALIZE_ARGS args = { .flags = CKF_OS_LOCKING_OK };
-	CK_C_GetFunctionList get_function_list;
-	struct p11_module *m;
-	struct stat st;
-	char name[48];
-	CK_RV rv;
-
-	for (m = p11_modules; m; m = m->next) {
-		if (!strcmp(m->path, path)) {
-			m->users++;
-			pk->mod = m;
-			return 0;
-		}
-	}
-	if (stat(path, &st) < 0)
-		return ec_err_set(errno == ENOENT ? -ENOENT : -ELIBACC,
-				  "%s: PKCS#11 module %s: %s; install the module (SoftHSM2: apt install softhsm2) or correct module-path= in the KMS URI",
-				  pk->kms.name, path, strerror(errno));
-	m = calloc(1, sizeof(*m));
-	if (!m)
-		return ec_err_set(-ENOMEM, "out of memory");
-	snprintf(m->path, sizeof(m->path), "%s", path);
-	m->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if (!m->dl) {
-		ec_err_set(-ELIBBAD, "%s: cannot load PKCS#11 module %s: %s",
-			   pk->kms.name, path, dlerror());
-		free(m);
-		return -ELIBBAD;
-	}
-	get_function_list = (CK_C_GetFunctionList)dlsym(m->dl,
-							"C_GetFunctionList");
-	if (!get_function_list || get_function_list(&m->f) != CKR_OK ||
-	    !m->f) {
-		ec_err_set(-ELIBBAD,
-			   "%s: %s is not a PKCS#11 module: C_GetFunctionList is missing or failed",
-			   pk->kms.name, path);
-		dlclose(m->dl);
-		free(m);
-		return -ELIBBAD;
-	}
-	rv = m->f->C_Initialize(&args);
-	if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
-		ec_err_set(-EIO,
-			   "%s: PKCS#11 module %s failed to initialize (C_Initialize: %s); check its configuration (SoftHSM2: the file SOFTHSM2_CONF names, and its token directory)",
-			   pk->kms.name, path,
-			   ec_ckr_format(rv, name, sizeof(name)));
-		dlclose(m->dl);
-		free(m);
-		return -EIO;
-	}
-	/* someone else in this process initialized it: they finalize */
-	m->finalize = rv == CKR_OK;
-	m->users = 1;
-	m->next = p11_modules;
-	p11_modules = m;
-	pk->mod = m;
-	return 0;
-}
-
-/* ---- the token --------------------------------------------------------- */
-
-/* A blank-padded CK_TOKEN_INFO field as a string. */
-static void padded(char *out, const CK_UTF8CHAR *in, size_t len)
-{
-	while (len && (in[len - 1] == ' ' || !in[len - 1]))
-		len--;
-	memcpy(out, in, len);
-	out[len] = '\0';
-}
-
-static bool token_matches(const struct ec_p11_uri *u, CK_SLOT_ID slot,
-			  const CK_TOKEN_INFO *ti, char *label)
-{
-	char s[EC_P11_MANUFACTURER_MAX];
-
-	padded(label, ti->label, sizeof(ti->label));
-	if ((u->has & EC_P11_HAS_TOKEN) && strcmp(u->token, label))
-		return false;
-	padded(s, ti->manufacturerID, sizeof(ti->manufacturerID));
-	if ((u->has & EC_P11_HAS_MANUFACTURER) && strcmp(u->manufacturer, s))
-		return false;
-	padded(s, ti->serialNumber, sizeof(ti->serialNumber));
-	if ((u->has & EC_P11_HAS_SERIAL) && strcmp(u->serial, s))
-		return false;
-	padded(s, ti->model, sizeof(ti->model));
-	if ((u->has & EC_P11_HAS_MODEL) && strcmp(u->model, s))
-		return false;
-	return !(u->has & EC_P11_HAS_SLOT_ID) || u->slot_id == slot;
-}
-
-/* Find the one initialized token the URI names. */
-static int find_token(struct pkcs11_kms *pk)
-{
-	char label[EC_P11_LABEL_MAX], present[256] = "";
-	CK_SLOT_ID *slots = NULL;
-	CK_ULONG n = 0, i, matches = 0;
-	size_t used = 0;
-	CK_TOKEN_INFO ti;
-	CK_RV rv;
-	int r = 0;
-
-	for (;;) {
-		rv = fn(pk)->C_GetSlotList(CK_TRUE, NULL, &n);
-		free(slots);
-		slots = NULL;
-		if (rv != CKR_OK)
-			return p11_fail(pk, rv, "C_GetSlotList");
-		slots = calloc(n ? n : 1, sizeof(*slots));
-		if (!slots)
-			return ec_err_set(-ENOMEM, "out of memory");
-		rv = fn(pk)->C_GetSlotList(CK_TRUE, slots, &n);
-		if (rv != CKR_BUFFER_TOO_SMALL)
-			break;
-	}
-	if (rv != CKR_OK) {
-		free(slots);
-		return p11_fail(pk, rv, "C_GetSlotList");
-	}
-	for (i = 0; i < n; i++) {
-		if (fn(pk)->C_GetTokenInfo(slots[i], &ti) != CKR_OK ||
-		    !(ti.flags & CKF_TOKEN_INITIALIZED))
-			continue;
-		if (token_matches(&pk->uri, slots[i], &ti, label)) {
-			if (!matches++) {
-				pk->slot = slots[i];
-				pk->token_flags = ti.flags;
-			}
-		}
-		if (used < sizeof(present)) {
-			char serial[EC_P11_SERIAL_MAX];
-			int len;
-
-			padded(serial, ti.serialNumber,
-			       sizeof(ti.serialNumber));
-			len = snprintf(present + used, sizeof(present) - used,
-				       "%s'%s' (serial %s, slot-id %lu)",
-				       used ? ", " : "", label, serial,
-				       (unsigned long)slots[i]);
-			used += len > 0 ? (size_t)len : 0;
-		}
-	}
-	free(slots);
-	if (!matches)
-		r = ec_err_set(-ENODEV,
-			       "%s: module %s has no initialized token that matches the KMS URI; tokens present: %s",
-			       pk->kms.name, pk->uri.module_path,
-			       present[0] ? present : "none");
-	else if (matches > 1)
-		r = ec_err_set(-EINVAL,
-			       "%s: %lu tokens of module %s match the KMS URI (%s); add serial= to name one",
-			       pk->kms.name, (unsigned long)matches,
-			       pk->uri.module_path, present);
-	return r;
-}
-
-/*
- * The first line of PIN file @path into @pin (@size bytes), refusing a
- * file that anyone but its owner may read or write.
- */
-static int read_pin_file(struct pkcs11_kms *pk, const char *path,
-			 char *pin, size_t size, size_t *len)
-{
-	struct stat st;
-	size_t got = 0;
-	ssize_t n;
-	char *nl;
-	int fd, r = 0;
-
-	/* O_NONBLOCK: a FIFO must not block open() before fstat() refuses it */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
-		  O_NONBLOCK);
-	if (fd < 0)
-		return ec_err_set(-EACCES,
-				  "%s: cannot open PIN file %s (pin-source= of the KMS URI): %s",
-				  pk->kms.name, path, strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		r = ec_err_set(-EACCES, "%s: PIN file %s is not a regular file",
-			       pk->kms.name, path);
-		goto out;
-	}
-	if (st.st_mode & 077) {
-		r = ec_err_set(-EACCES,
-			       "%s: PIN file %s may be read or written by others (mode %04o): refused; run chmod 600 %s",
-			       pk->kms.name, path,
-			       (unsigned int)(st.st_mode & 07777), path);
-		goto out;
-	}
-	if (st.st_uid != geteuid() && st.st_uid != 0) {
-		r = ec_err_set(-EACCES,
-			       "%s: PIN file %s belongs to uid %u, not to root or to this user (uid %u): refused; chown it",
-			       pk->kms.name, path, (unsigned int)st.st_uid,
-			       (unsigned int)geteuid());
-		goto out;
-	}
-	while (got < size - 1) {
-		n = read(fd, pin + got, size - 1 - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = ec_err_set(-EACCES, "%s: cannot read PIN file %s: %s",
-				       pk->kms.name, path, strerror(errno));
-			goto out;
-		}
-		if (!n)
-			break;
-		got += (size_t)n;
-	}
-	pin[got] = '\0';
-	nl = memchr(pin, '\n', got);
-	if (!nl && got == size - 1) {
-		r = ec_err_set(-EACCES,
-			       "%s: the first line of PIN file %s is longer than %d bytes",
-			       pk->kms.name, path, PIN_MAX - 1);
-		goto out;
-	}
-	*len = nl ? (size_t)(nl - pin) : got;
-	if (*len && pin[*len - 1] == '\r')
-		(*len)--;
-	if (!*len)
-		r = ec_err_set(-EACCES,
-			       "%s: PIN file %s is empty: write the user PIN on its first line",
-			       pk->kms.name, path);
-out:
-	close(fd);
-	return r;
-}
-
-/* Log in as the user; the PIN is wiped before this returns. */
-static int login(struct pkcs11_kms *pk)
-{
-	char source[EC_KMS_URI_MAX + 16], name[48];
-	const char *env = getenv(EC_P11_PIN_ENV);
-	char *pin = NULL;
-	size_t len = 0;
-	CK_RV rv;
-	int r = 0;
-
-	if (pk->uri.pin_file[0] || (env && *env)) {
-		pin = ec_secure_alloc(PIN_MAX);
-		if (!pin)
-			return -errno;
-	}
-	if (pk->uri.pin_file[0]) {
-		snprintf(source, sizeof(source), "PIN file %s",
-			 pk->uri.pin_file);
-		r = read_pin_file(pk, pk->uri.pin_file, pin, PIN_MAX, &len);
-	} else if (env && *env) {
-		snprintf(source, sizeof(source), "%s", EC_P11_PIN_ENV);
-		len = strlen(env);
-		if (len >= PIN_MAX)
-			r = ec_err_set(-EACCES,
-				       "%s: the PIN in %s is longer than %d bytes",
-				       pk->kms.name, EC_P11_PIN_ENV,
-				       PIN_MAX - 1);
-		else
-			memcpy(pin, env, len);
-	} else if (pk->token_flags & CKF_PROTECTED_AUTHENTICATION_PATH) {
-		snprintf(source, sizeof(source), "the token's PIN pad");
-	} else if (!(pk->token_flags & CKF_LOGIN_REQUIRED)) {
-		return 0;
-	} else {
-		return ec_err_set(-EACCES,
-				  "%s: no PIN to log in with: set the environment variable %s, or add pin-source=file:/path (a file of mode 0600) to the KMS URI",
-				  pk->kms.name, EC_P11_PIN_ENV);
-	}
-	if (!r) {
-		rv = fn(pk)->C_Login(pk->session, CKU_USER,
-				     (CK_UTF8CHAR_PTR)pin, (CK_ULONG)len);
-		if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN)
-			r = 0;
-		else if (ec_ckr_errno(rv) == -EACCES)
-			r = ec_err_set(-EACCES,
-				       "%s refused the PIN from %s (%s): check the PIN; a token locks it after too many wrong tries",
-				       pk->kms.name, source,
-				       ec_ckr_format(rv, name, sizeof(name)));
-		else
-			r = p11_fail(pk, rv, "C_Login");
-	}
-	ec_secure_free(pin);	/* wipes it */
-	return r;
-}
-
-static void p11_disconnect(struct pkcs11_kms *pk)
-{
-	if (!pk->mod)
-		return;
-	if (pk->session_open) {
-		/* the login state is the process's: only the last user */
-		if (pk->mod->users == 1)
-			fn(pk)->C_Logout(pk->session);
-		fn(pk)->C_CloseSession(pk->session);
-		pk->session_open = false;
-	}
-	module_put(pk->mod);
-	pk->mod = NULL;
-}
-
-/* Load the module, find the token, open a session and log in. */
-static int p11_connect(struct pkcs11_kms *pk)
-{
-	CK_FLAGS flags = CKF_SERIAL_SESSION | CKF_RW_SESSION;
-	CK_RV rv;
-	int r;
-
-	if (pk->session_open)
-		return 0;
-	r = module_get(pk);
-	if (r)
-		return r;
-	r = find_token(pk);
-	if (r)
-		goto fail;
-	rv = fn(pk)->C_OpenSession(pk->slot, flags, NULL, NULL, &pk->session);
-	if (rv == CKR_TOKEN_WRITE_PROTECTED)
-		rv = fn(pk)->C_OpenSession(pk->slot, CKF_SERIAL_SESSION, NULL,
-					   NULL, &pk->session);
-	if (rv != CKR_OK) {
-		r = p11_fail(pk, rv, "C_OpenSession");
-		goto fail;
-	}
-	pk->session_open = true;
-	r = login(pk);
-	if (!r)
-		return 0;
-fail:
-	p11_disconnect(pk);
-	return r;
-}
-
-/* ---- objects ----------------------------------------------------------- */
-
-/*
- * The objects matching @tmpl: a malloc'd array in *@found of *@n handles,
- * at most @max (0: no limit).
- */
-static int find_objects(struct pkcs11_kms *pk, CK_ATTRIBUTE *tmpl,
-			CK_ULONG count, CK_ULONG max,
-			CK_OBJECT_HANDLE **found, CK_ULONG *n)
-{
-	CK_OBJECT_HANDLE *list = NULL, *grown;
-	CK_ULONG got, cap = 0;
-	CK_RV rv;
-
-	*found = NULL;
-	*n = 0;
-	rv = fn(pk)->C_FindObjectsInit(pk->session, tmpl, count);
-	if (rv != CKR_OK)
-		return p11_fail(pk, rv, "C_FindObjectsInit");
-	for (;;) {
-		if (*n + FIND_BATCH > cap) {
-			cap += FIND_BATCH;
-			grown = realloc(list, cap * sizeof(*list));
-			if (!grown) {
-				fn(pk)->C_FindObjectsFinal(pk->session);
-				free(list);
-				return ec_err_set(-ENOMEM, "out of memory");
-			}
-			list = grown;
-		}
-		rv = fn(pk)->C_FindObjects(pk->session, list + *n, FIND_BATCH,
-					   &got);
-		if (rv != CKR_OK) {
-			fn(pk)->C_FindObjectsFinal(pk->session);
-			free(list);
-			*n = 0;
-			return p11_fail(pk, rv, "C_FindObjects");
-		}
-		*n += got;
-		if (!got || (max && *n >= max))
-			break;
-	}
-	fn(pk)->C_FindObjectsFinal(pk->session);
-	*found = list;
-	return 0;
 }
 
 static void hex(char *out, const uint8_t *in, size_t len)
@@ -652,7 +162,7 @@ static int meta_read(struct pkcs11_kms *pk, struct p11_key *key)
 		return 0;
 	meta_label(label, sizeof(label), key->id);
 	tmpl[2].ulValueLen = strlen(label);
-	r = find_objects(pk, tmpl, ARRAY_SIZE(tmpl), 1, &found, &n);
+	r = p11_find_objects(pk, tmpl, ARRAY_SIZE(tmpl), 1, &found, &n);
 	if (r)
 		return r;
 	if (n)
@@ -849,7 +359,7 @@ static int key_find(struct pkcs11_kms *pk, const char *name,
 				  "'%.120s' is not a CMK of %s: give the key id (the hex of its CKA_ID, see envcryptctl kms list-keys) or alias/NAME (its CKA_LABEL)",
 				  name, pk->kms.name);
 	}
-	r = find_objects(pk, tmpl, ARRAY_SIZE(tmpl), 2, &found, &n);
+	r = p11_find_objects(pk, tmpl, ARRAY_SIZE(tmpl), 2, &found, &n);
 	if (r)
 		return r;
 	if (n == 1)
@@ -889,12 +399,12 @@ static int key_usable(struct pkcs11_kms *pk, const struct p11_key *key)
 		return 0;
 	case EC_KEY_DISABLED:
 		return ec_err_set(-EKEYREVOKED, "%s is Disabled on %s",
-				  key_label(key, label, sizeof(label)),
+				  p11_key_label(key, label, sizeof(label)),
 				  pk->kms.name);
 	case EC_KEY_PENDING_DELETION:
 		return ec_err_set(-EKEYEXPIRED,
 				  "%s is PendingDeletion on %s, deleted on %s",
-				  key_label(key, label, sizeof(label)),
+				  p11_key_label(key, label, sizeof(label)),
 				  pk->kms.name,
 				  format_date(key->deletion, date,
 					      sizeof(date)));
@@ -944,291 +454,6 @@ static void pkcs11_close(struct ec_kms *kms)
 
 /* ---- key use: wrap and unwrap ------------------------------------------ */
 
-/* The KWP output for @len bytes of input (RFC 5649). */
-static size_t kwp_size(size_t len)
-{
-	return (len + 7) / 8 * 8 + 8;
-}
-
-/* SHA-256(context)[0..15]: binds a KWP-wrapped key to its context. */
-static int context_binding(const char *context, uint8_t *out)
-{
-	uint8_t md[EVP_MAX_MD_SIZE];
-	unsigned int md_len;
-
-	if (EVP_Digest(context, strlen(context), md, &md_len, EVP_sha256(),
-		       NULL) != 1)
-		return ec_err_set(-EIO, "OpenSSL's SHA-256 failed");
-	memcpy(out, md, KWP_BINDING_SIZE);
-	return 0;
-}
-
-static int does_not_authenticate(struct pkcs11_kms *pk,
-				 const struct p11_key *key, CK_RV rv)
-{
-	char label[LABEL_SIZE], name[48] = "";
-
-	if (rv != CKR_OK)
-		snprintf(name, sizeof(name), " (%s)",
-			 ec_ckr_format(rv, label, sizeof(label)));
-	return ec_err_set(-EBADMSG,
-			  "the data key wrapped by %s on %s does not authenticate%s: the header was changed, or the wrapped key belongs to another volume",
-			  key_label(key, label, sizeof(label)), pk->kms.name,
-			  name);
-}
-
-/* A refusal of the token to use the key, or another failure. */
-static int key_op_fail(struct pkcs11_kms *pk, const struct p11_key *key,
-		       CK_RV rv, const char *what)
-{
-	char label[LABEL_SIZE], name[48];
-
-	if (rv == CKR_KEY_FUNCTION_NOT_PERMITTED)
-		return ec_err_set(-EKEYREVOKED,
-				  "%s refuses %s with %s (%s): the key is disabled on the token",
-				  pk->kms.name, what,
-				  key_label(key, label, sizeof(label)),
-				  ec_ckr_format(rv, name, sizeof(name)));
-	if (rv == CKR_KEY_HANDLE_INVALID || rv == CKR_OBJECT_HANDLE_INVALID ||
-	    rv == CKR_WRAPPING_KEY_HANDLE_INVALID ||
-	    rv == CKR_UNWRAPPING_KEY_HANDLE_INVALID)
-		return ec_err_set(-ENOKEY,
-				  "%s was deleted from %s during %s (%s)",
-				  key_label(key, label, sizeof(label)),
-				  pk->kms.name, what,
-				  ec_ckr_format(rv, name, sizeof(name)));
-	return p11_fail(pk, rv, what);
-}
-
-static int wrap_gcm(struct pkcs11_kms *pk, const struct p11_key *key,
-		    const uint8_t *dk, size_t dk_len, const char *context,
-		    struct ec_wrapped *out)
-{
-	uint8_t *iv = out->data + WRAP_HEADER;
-	CK_GCM_PARAMS gcm = {
-		.pIv = iv,
-		.ulIvLen = GCM_IV_SIZE,
-		.ulIvBits = GCM_IV_SIZE * 8,
-		.pAAD = (CK_BYTE_PTR)context,
-		.ulAADLen = strlen(context),
-		.ulTagBits = GCM_TAG_SIZE * 8,
-	};
-	CK_MECHANISM mech = { CKM_AES_GCM, &gcm, sizeof(gcm) };
-	CK_ULONG len = EC_WRAPPED_MAX - WRAP_HEADER - GCM_IV_SIZE;
-	CK_RV rv;
-
-	if (RAND_bytes(iv, GCM_IV_SIZE) != 1)
-		return ec_err_set(-EIO,
-				  "OpenSSL's random generator failed to make an IV");
-	rv = fn(pk)->C_EncryptInit(pk->session, &mech, key->handle);
-	if (rv != CKR_OK)
-		return key_op_fail(pk, key, rv, "C_EncryptInit (AES-GCM)");
-	rv = fn(pk)->C_Encrypt(pk->session, (CK_BYTE_PTR)dk, dk_len,
-			       iv + GCM_IV_SIZE, &len);
-	/* the operation is still active: only closing the session ends it */
-	if (rv == CKR_BUFFER_TOO_SMALL)
-		p11_disconnect(pk);
-	if (rv != CKR_OK)
-		return key_op_fail(pk, key, rv, "C_Encrypt (AES-GCM)");
-	if (len != dk_len + GCM_TAG_SIZE)
-		return ec_err_set(-EPROTO,
-				  "%s: AES-GCM encrypted %zu bytes into %lu, not %zu",
-				  pk->kms.name, dk_len, (unsigned long)len,
-				  dk_len + GCM_TAG_SIZE);
-	out->len = WRAP_HEADER + GCM_IV_SIZE + len;
-	return 0;
-}
-
-static int unwrap_gcm(struct pkcs11_kms *pk, const struct p11_key *key,
-		      const struct ec_wrapped *in, const char *context,
-		      uint8_t *dk, size_t dk_len)
-{
-	const uint8_t *iv = in->data + WRAP_HEADER;
-	CK_GCM_PARAMS gcm = {
-		.pIv = (CK_BYTE_PTR)iv,
-		.ulIvLen = GCM_IV_SIZE,
-		.ulIvBits = GCM_IV_SIZE * 8,
-		.pAAD = (CK_BYTE_PTR)context,
-		.ulAADLen = strlen(context),
-		.ulTagBits = GCM_TAG_SIZE * 8,
-	};
-	CK_MECHANISM mech = { CKM_AES_GCM, &gcm, sizeof(gcm) };
-	CK_ULONG ct_len = dk_len + GCM_TAG_SIZE, len = ct_len;
-	uint8_t *plain;
-	CK_RV rv;
-	int r = 0;
-
-	if (in->len != WRAP_HEADER + GCM_IV_SIZE + ct_len)
-		return does_not_authenticate(pk, key, CKR_OK);
-	/* modules want room for the tag too (SoftHSM2): a copy that big */
-	plain = ec_secure_alloc(ct_len);
-	if (!plain)
-		return -errno;
-	rv = fn(pk)->C_DecryptInit(pk->session, &mech, key->handle);
-	if (rv == CKR_OK)
-		rv = fn(pk)->C_Decrypt(pk->session,
-				       (CK_BYTE_PTR)iv + GCM_IV_SIZE, ct_len,
-				       plain, &len);
-	/*
-	 * CKR_BUFFER_TOO_SMALL leaves the operation active, with the room
-	 * the module wants in len: call again with that much.
-	 */
-	if (rv == CKR_BUFFER_TOO_SMALL && len > ct_len &&
-	    len <= EC_WRAPPED_MAX) {
-		ec_secure_free(plain);
-		plain = ec_secure_alloc(len);
-		if (!plain) {
-			r = -errno;
-			p11_disconnect(pk);	/* the operation is active */
-			return r;
-		}
-		rv = fn(pk)->C_Decrypt(pk->session,
-				       (CK_BYTE_PTR)iv + GCM_IV_SIZE, ct_len,
-				       plain, &len);
-	}
-	/* still active: only closing the session ends it */
-	if (rv == CKR_BUFFER_TOO_SMALL)
-		p11_disconnect(pk);
-	if (rv == CKR_GENERAL_ERROR || ec_ckr_errno(rv) == -EBADMSG)
-		r = does_not_authenticate(pk, key, rv);
-	else if (rv != CKR_OK)
-		r = key_op_fail(pk, key, rv, "C_DecryptInit/C_Decrypt (AES-GCM)");
-	else if (len != dk_len)
-		r = does_not_authenticate(pk, key, CKR_OK);
-	else
-		memcpy(dk, plain, dk_len);
-	ec_secure_free(plain);
-	return r;
-}
-
-static const CK_OBJECT_CLASS carrier_class = CKO_SECRET_KEY;
-static const CK_KEY_TYPE carrier_type = CKK_GENERIC_SECRET;
-
-/*
- * The template of the session key that carries DK || binding through
- * KWP: not on the token, extractable, not sensitive.  CARRIER_VALUE is
- * the slot of its CKA_VALUE, for C_CreateObject.
- */
-#define CARRIER_ATTRS	7
-#define CARRIER_VALUE	6
-
-static void carrier_template(CK_ATTRIBUTE t[CARRIER_ATTRS])
-{
-	const CK_ATTRIBUTE tmpl[CARRIER_ATTRS] = {
-		{ CKA_CLASS, (void *)&carrier_class, sizeof(carrier_class) },
-		{ CKA_KEY_TYPE, (void *)&carrier_type, sizeof(carrier_type) },
-		{ CKA_TOKEN, (void *)&p11_no, sizeof(p11_no) },
-		{ CKA_PRIVATE, (void *)&p11_yes, sizeof(p11_yes) },
-		{ CKA_SENSITIVE, (void *)&p11_no, sizeof(p11_no) },
-		{ CKA_EXTRACTABLE, (void *)&p11_yes, sizeof(p11_yes) },
-		{ CKA_VALUE, NULL, 0 },
-	};
-
-	memcpy(t, tmpl, sizeof(tmpl));
-}
-
-static int wrap_kwp(struct pkcs11_kms *pk, const struct p11_key *key,
-		    const uint8_t *dk, size_t dk_len, const char *context,
-		    struct ec_wrapped *out)
-{
-	CK_MECHANISM mech = { CKM_AES_KEY_WRAP_PAD, NULL, 0 };
-	size_t plain_len = dk_len + KWP_BINDING_SIZE;
-	CK_ULONG len = EC_WRAPPED_MAX - WRAP_HEADER;
-	CK_ATTRIBUTE tmpl[CARRIER_ATTRS];
-	CK_OBJECT_HANDLE carrier;
-	uint8_t *plain;
-	CK_RV rv;
-	int r;
-
-	plain = ec_secure_alloc(plain_len);
-	if (!plain)
-		return -errno;
-	memcpy(plain, dk, dk_len);
-	r = context_binding(context, plain + dk_len);
-	if (r)
-		goto out;
-	carrier_template(tmpl);
-	tmpl[CARRIER_VALUE].pValue = plain;
-	tmpl[CARRIER_VALUE].ulValueLen = plain_len;
-	rv = fn(pk)->C_CreateObject(pk->session, tmpl, CARRIER_ATTRS,
-				    &carrier);
-	if (rv != CKR_OK) {
-		r = p11_fail(pk, rv, "C_CreateObject of a session key to wrap");
-		goto out;
-	}
-	rv = fn(pk)->C_WrapKey(pk->session, &mech, key->handle, carrier,
-			       out->data + WRAP_HEADER, &len);
-	fn(pk)->C_DestroyObject(pk->session, carrier);
-	if (rv != CKR_OK)
-		r = key_op_fail(pk, key, rv, "C_WrapKey (AES-KWP)");
-	else if (len != kwp_size(plain_len))
-		r = ec_err_set(-EPROTO,
-			       "%s: AES-KWP wrapped %zu bytes into %lu, not %zu",
-			       pk->kms.name, plain_len, (unsigned long)len,
-			       kwp_size(plain_len));
-	else
-		out->len = WRAP_HEADER + len;
-out:
-	ec_secure_free(plain);
-	return r;
-}
-
-static int unwrap_kwp(struct pkcs11_kms *pk, const struct p11_key *key,
-		      const struct ec_wrapped *in, const char *context,
-		      uint8_t *dk, size_t dk_len)
-{
-	CK_MECHANISM mech = { CKM_AES_KEY_WRAP_PAD, NULL, 0 };
-	size_t plain_len = dk_len + KWP_BINDING_SIZE;
-	CK_ATTRIBUTE tmpl[CARRIER_ATTRS];
-	uint8_t binding[KWP_BINDING_SIZE];
-	CK_ATTRIBUTE value = { CKA_VALUE, NULL, EC_WRAPPED_MAX };
-	CK_OBJECT_HANDLE carrier;
-	uint8_t *plain;
-	CK_RV rv;
-	int r;
-
-	if (in->len != WRAP_HEADER + kwp_size(plain_len))
-		return does_not_authenticate(pk, key, CKR_OK);
-	r = context_binding(context, binding);
-	if (r)
-		return r;
-	carrier_template(tmpl);
-	/* all but CKA_VALUE, which the unwrap makes */
-	rv = fn(pk)->C_UnwrapKey(pk->session, &mech, key->handle,
-				 (CK_BYTE_PTR)in->data + WRAP_HEADER,
-				 in->len - WRAP_HEADER, tmpl, CARRIER_VALUE,
-				 &carrier);
-	if (rv == CKR_GENERAL_ERROR || ec_ckr_errno(rv) == -EBADMSG)
-		return does_not_authenticate(pk, key, rv);
-	if (rv != CKR_OK)
-		return key_op_fail(pk, key, rv, "C_UnwrapKey (AES-KWP)");
-	plain = ec_secure_alloc(EC_WRAPPED_MAX);
-	if (!plain) {
-		r = -errno;
-		fn(pk)->C_DestroyObject(pk->session, carrier);
-		return r;
-	}
-	value.pValue = plain;
-	rv = fn(pk)->C_GetAttributeValue(pk->session, carrier, &value, 1);
-	fn(pk)->C_DestroyObject(pk->session, carrier);
-	if (rv != CKR_OK)
-		r = p11_fail(pk, rv, "C_GetAttributeValue of the unwrapped key");
-	else if (value.ulValueLen != plain_len ||
-		 CRYPTO_memcmp(plain + dk_len, binding, KWP_BINDING_SIZE))
-		r = does_not_authenticate(pk, key, CKR_OK);
-	else
-		memcpy(dk, plain, dk_len);
-	ec_secure_free(plain);
-	return r;
-}
-
-static size_t wrapped_size(enum ec_p11_mech mech, size_t dk_len)
-{
-	if (mech == EC_P11_MECH_AES_KWP)
-		return WRAP_HEADER + kwp_size(dk_len + KWP_BINDING_SIZE);
-	return WRAP_HEADER + GCM_IV_SIZE + dk_len + GCM_TAG_SIZE;
-}
-
 static int pkcs11_wrap(struct ec_kms *kms, const char *key_id,
 		       const uint8_t *dk, size_t dk_len, const char *context,
 		       struct ec_wrapped *out)
@@ -1239,7 +464,7 @@ static int pkcs11_wrap(struct ec_kms *kms, const char *key_id,
 	int r;
 
 	if (!dk || !dk_len || !context || !out ||
-	    wrapped_size(mech, dk_len) > EC_WRAPPED_MAX)
+	    p11_wrapped_size(mech, dk_len) > EC_WRAPPED_MAX)
 		return ec_err_set(-EINVAL,
 				  "%s: a data key of %zu bytes with a context cannot be wrapped",
 				  kms->name, dk_len);
@@ -1250,17 +475,9 @@ static int pkcs11_wrap(struct ec_kms *kms, const char *key_id,
 		r = key_usable(pk, &key);
 	if (r)
 		return r;
-	memset(out, 0, sizeof(*out));
-	out->data[0] = WRAP_FORMAT;
-	out->data[1] = (uint8_t)mech;
-	if (mech == EC_P11_MECH_AES_KWP)
-		r = wrap_kwp(pk, &key, dk, dk_len, context, out);
-	else
-		r = wrap_gcm(pk, &key, dk, dk_len, context, out);
-	if (r) {
-		memset(out, 0, sizeof(*out));
+	r = p11_wrap_dk(pk, &key, mech, dk, dk_len, context, out);
+	if (r)
 		return r;
-	}
 	out->cmk_version = CMK_VERSION;
 	return 0;
 }
@@ -1276,24 +493,16 @@ static int pkcs11_unwrap(struct ec_kms *kms, const char *key_id,
 
 	if (!in || !dk || !dk_len || !context)
 		return ec_err_set(-EINVAL, "%s: nothing to unwrap", kms->name);
-	if (in->len < WRAP_HEADER || in->len > EC_WRAPPED_MAX ||
-	    in->data[0] != WRAP_FORMAT)
-		return ec_err_set(-EBADMSG,
-				  "%s: the wrapped key of CMK %s is not in format %d of the PKCS#11 KMS: the header is damaged, or a newer envcryptctl wrote it",
-				  kms->name, key_id, WRAP_FORMAT);
-	if (in->data[1] != EC_P11_MECH_AES_GCM &&
-	    in->data[1] != EC_P11_MECH_AES_KWP)
-		return ec_err_set(-EBADMSG,
-				  "%s: the wrapped key of CMK %s names mechanism %u, neither AES-GCM (1) nor AES-KWP (2): the header is damaged",
-				  kms->name, key_id, in->data[1]);
-	r = p11_connect(pk);
+	r = p11_wrapped_check(pk, key_id, in);
+	if (!r)
+		r = p11_connect(pk);
 	if (!r)
 		r = key_find(pk, key_id, &key);
 	if (!r)
 		r = key_usable(pk, &key);
 	if (r)
 		return r;
-	key_label(&key, label, sizeof(label));
+	p11_key_label(&key, label, sizeof(label));
 	if (in->cmk_version == 0)
 		return ec_err_set(-EBADMSG,
 				  "%s: the wrapped key names no version of %s: the header is damaged",
@@ -1302,13 +511,7 @@ static int pkcs11_unwrap(struct ec_kms *kms, const char *key_id,
 		return ec_err_set(-ENOKEY,
 				  "%s has no version %u on %s: keys on a PKCS#11 token have version 1 only",
 				  label, in->cmk_version, kms->name);
-	if (in->data[1] == EC_P11_MECH_AES_KWP)
-		r = unwrap_kwp(pk, &key, in, context, dk, dk_len);
-	else
-		r = unwrap_gcm(pk, &key, in, context, dk, dk_len);
-	if (r)
-		ec_wipe(dk, dk_len);
-	return r;
+	return p11_unwrap_dk(pk, &key, in, context, dk, dk_len);
 }
 
 /* ---- administration ----------------------------------------------------- */
@@ -1365,7 +568,7 @@ static int key_generate(struct pkcs11_kms *pk, const char *label,
 		if (RAND_bytes(id, sizeof(id)) != 1)
 			return ec_err_set(-EIO,
 					  "OpenSSL's random generator failed to make a CMK id");
-		r = find_objects(pk, find, ARRAY_SIZE(find), 1, &found, &n);
+		r = p11_find_objects(pk, find, ARRAY_SIZE(find), 1, &found, &n);
 		if (r)
 			return r;
 		free(found);
@@ -1458,7 +661,7 @@ static int find_service_key(struct pkcs11_kms *pk, struct p11_key *best)
 	CK_ULONG n, i;
 	int r, count = 0;
 
-	r = find_objects(pk, tmpl, ARRAY_SIZE(tmpl), 0, &found, &n);
+	r = p11_find_objects(pk, tmpl, ARRAY_SIZE(tmpl), 0, &found, &n);
 	for (i = 0; !r && i < n; i++) {
 		r = key_read(pk, found[i], &key);
 		if (r || !key.id[0] || key.value_len != CMK_KEY_BYTES)
@@ -1530,8 +733,8 @@ static int pkcs11_list_keys(struct ec_kms *kms, struct ec_key_info **keys,
 	*n = 0;
 	r = p11_connect(pk);
 	if (!r)
-		r = find_objects(pk, tmpl, ARRAY_SIZE(tmpl), 0, &found,
-				 &count);
+		r = p11_find_objects(pk, tmpl, ARRAY_SIZE(tmpl), 0, &found,
+				     &count);
 	if (!r && count) {
 		list = calloc(count, sizeof(*list));
 		if (!list)
@@ -1579,7 +782,8 @@ static int key_set_usage(struct pkcs11_kms *pk, struct p11_key *key,
 	if (ec_ckr_errno(rv) == -EPERM)
 		return ec_err_set(-EPERM,
 				  "%s does not let the usage attributes (CKA_DECRYPT, ...) of %s change (%s): this token cannot %s keys",
-				  pk->kms.name, key_label(key, label, sizeof(label)),
+				  pk->kms.name,
+				  p11_key_label(key, label, sizeof(label)),
 				  ec_ckr_format(rv, name, sizeof(name)),
 				  on ? "enable" : "disable");
 	if (rv != CKR_OK)
@@ -1621,8 +825,8 @@ static int refuse_service_key(struct pkcs11_kms *pk,
 
 	return ec_err_set(-EPERM,
 			  "%s is the service key of %s: it can never be disabled or deleted (refused to %s it)",
-			  key_label(key, label, sizeof(label)), pk->kms.name,
-			  what);
+			  p11_key_label(key, label, sizeof(label)),
+			  pk->kms.name, what);
 }
 
 static int pending_deletion(struct pkcs11_kms *pk, const struct p11_key *key,
@@ -1632,7 +836,8 @@ static int pending_deletion(struct pkcs11_kms *pk, const struct p11_key *key,
 
 	return ec_err_set(-EKEYEXPIRED,
 			  "%s is PendingDeletion on %s, deleted on %s; cancel the deletion before you %s it",
-			  key_label(key, label, sizeof(label)), pk->kms.name,
+			  p11_key_label(key, label, sizeof(label)),
+			  pk->kms.name,
 			  format_date(key->deletion, date, sizeof(date)), what);
 }
 
@@ -1676,7 +881,7 @@ static int change_schedule_deletion(struct pkcs11_kms *pk,
 	if (days < DELETION_DAYS_MIN || days > DELETION_DAYS_MAX)
 		return ec_err_set(-EINVAL,
 				  "%s: the waiting period before deletion must be %d to %d days, not %u",
-				  key_label(key, label, sizeof(label)),
+				  p11_key_label(key, label, sizeof(label)),
 				  DELETION_DAYS_MIN, DELETION_DAYS_MAX, days);
 	if (key->deletion)
 		return pending_deletion(pk, key, "schedule");
@@ -1701,7 +906,7 @@ static int change_cancel_deletion(struct pkcs11_kms *pk,
 	if (!key->deletion)
 		return ec_err_set(-EINVAL,
 				  "%s is %s on %s, not PendingDeletion: there is no deletion to cancel",
-				  key_label(key, label, sizeof(label)),
+				  p11_key_label(key, label, sizeof(label)),
 				  ec_key_state_name(key_state(key)),
 				  pk->kms.name);
 	r = meta_write(pk, key, key->created, 0);

@@ -28,6 +28,7 @@ ELAPSED=$TOP/build/bin/elapsed-us
 REUSED=$TOP/build/bin/envcrypt-unwrap-bench
 OPENS=${BENCH_OPENS:-100}
 export TOP PEERS ENVCRYPTCTL
+export ENVCRYPT_AUDIT_LOG=off
 
 PEER_TMP=$(mktemp -d /tmp/envcrypt-bench.XXXXXX)
 export PEER_TMP

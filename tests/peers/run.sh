@@ -19,7 +19,8 @@
 #                  start_bg started is killed afterwards anyway
 # Each test_* function runs in a fresh bash with "set -e", in a fresh
 # scratch directory $T, within PEER_TEST_TIMEOUT seconds (default 120).
-# $PEER_TMP is the file's scratch directory, kept for its tests.
+# $PEER_TMP is the file's scratch directory, kept for its tests; the audit
+# log of envcryptctl is $T/audit.log.
 
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -32,6 +33,8 @@ if [ "${1:-}" = --one ]; then
 	. "$PEERS/lib.sh"
 	. "$PEERS/$2"
 	cd "$T" || exit 1
+	# the test's own audit log, never the host's
+	export ENVCRYPT_AUDIT_LOG=$T/audit.log
 	set -e
 	"$3"
 	exit 0
@@ -63,7 +66,7 @@ run_file() (
 	shift
 
 	PEER_TMP=$(mktemp -d /tmp/envcrypt-peers.XXXXXX)
-	export PEER_TMP
+	export PEER_TMP ENVCRYPT_AUDIT_LOG=$PEER_TMP/audit.log
 	. "$PEERS/lib.sh"
 	. "$PEERS/$f"
 	file_tests=("$@")

@@ -9,6 +9,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -339,6 +341,7 @@ static void test_ckr_errnos(void **state)
 #define FAKE_MODULE	"/dev/null"	/* stat() must find it */
 #define FAKE_URI	"pkcs11:token=fake?module-path=" FAKE_MODULE
 #define FAKE_KEY	1
+#define FAKE_ALWAYS	UINT_MAX	/* fail every time */
 
 static struct {
 	unsigned long decrypt_extra;	/* room C_Decrypt wants beyond input */
@@ -346,7 +349,28 @@ static struct {
 	bool op_active;
 	bool find_pending;
 	unsigned int sessions_closed;
+	bool login_required;		/* CKF_LOGIN_REQUIRED, count C_Login */
+	bool away;			/* token gone: C_OpenSession fails */
+	CK_RV decrypt_init_rv;		/* C_DecryptInit fails with this ... */
+	unsigned int decrypt_init_fails;/* ... this many more times */
+	CK_RV decrypt_rv;		/* C_Decrypt likewise */
+	unsigned int decrypt_fails;
+	unsigned int sessions_opened;	/* successful C_OpenSession */
+	unsigned int open_session_calls;
+	unsigned int logins;
+	unsigned int decrypt_init_calls;
+	CK_SESSION_HANDLE session;	/* the last opened */
 } fake;
+
+/* Return @rv while *@times is not 0, counting down; CKR_OK after. */
+static CK_RV fake_fail(CK_RV rv, unsigned int *times)
+{
+	if (!*times || rv == CKR_OK)
+		return CKR_OK;
+	if (*times != FAKE_ALWAYS)
+		(*times)--;
+	return rv;
+}
 
 static CK_RV fake_ok(void *arg)
 {
@@ -375,7 +399,21 @@ static CK_RV fake_get_token_info(CK_SLOT_ID slot, CK_TOKEN_INFO *ti)
 	(void)slot;
 	memset(ti, ' ', sizeof(*ti));
 	memcpy(ti->label, "fake", 4);
-	ti->flags = CKF_TOKEN_INITIALIZED;	/* no login */
+	ti->flags = CKF_TOKEN_INITIALIZED;	/* no login ... */
+	if (fake.login_required)
+		ti->flags |= CKF_LOGIN_REQUIRED;	/* ... unless so */
+	return CKR_OK;
+}
+
+static CK_RV fake_login(CK_SESSION_HANDLE session, CK_USER_TYPE user,
+			CK_UTF8CHAR *pin, CK_ULONG len)
+{
+	(void)user;
+	if (session != fake.session)
+		return CKR_SESSION_HANDLE_INVALID;
+	if (len != 4 || memcmp(pin, "1234", 4))
+		return CKR_PIN_INCORRECT;
+	fake.logins++;
 	return CKR_OK;
 }
 
@@ -386,8 +424,12 @@ static CK_RV fake_open_session(CK_SLOT_ID slot, CK_FLAGS flags, void *app,
 	(void)flags;
 	(void)app;
 	(void)notify;
+	fake.open_session_calls++;
+	if (fake.away)
+		return CKR_TOKEN_NOT_PRESENT;
 	fake.op_active = false;
-	*session = 7;
+	fake.sessions_opened++;
+	*session = fake.session = 6 + fake.sessions_opened;	/* 7, 8, ... */
 	return CKR_OK;
 }
 
@@ -467,9 +509,16 @@ static CK_RV fake_get_attribute_value(CK_SESSION_HANDLE session,
 static CK_RV fake_decrypt_init(CK_SESSION_HANDLE session, CK_MECHANISM *mech,
 			       CK_OBJECT_HANDLE key)
 {
-	(void)session;
+	CK_RV rv;
+
 	(void)mech;
 	(void)key;
+	fake.decrypt_init_calls++;
+	if (session != fake.session)	/* a session from before a loss */
+		return CKR_SESSION_HANDLE_INVALID;
+	rv = fake_fail(fake.decrypt_init_rv, &fake.decrypt_init_fails);
+	if (rv != CKR_OK)
+		return rv;
 	if (fake.op_active)
 		return CKR_OPERATION_ACTIVE;
 	fake.op_active = true;
@@ -481,11 +530,16 @@ static CK_RV fake_decrypt(CK_SESSION_HANDLE session, CK_BYTE *in,
 			  CK_ULONG in_len, CK_BYTE *out, CK_ULONG *out_len)
 {
 	CK_ULONG need = in_len + fake.decrypt_extra;
+	CK_RV rv;
 
-	(void)session;
 	(void)in;
+	if (session != fake.session)
+		return CKR_SESSION_HANDLE_INVALID;
 	if (!fake.op_active)
 		return CKR_OPERATION_NOT_INITIALIZED;
+	rv = fake_fail(fake.decrypt_rv, &fake.decrypt_fails);
+	if (rv != CKR_OK)
+		return rv;		/* the operation stays active */
 	if (*out_len < need) {
 		*out_len = need;
 		return CKR_BUFFER_TOO_SMALL;	/* the operation goes on */
@@ -504,6 +558,7 @@ static CK_FUNCTION_LIST fake_functions = {
 	.C_GetTokenInfo = fake_get_token_info,
 	.C_OpenSession = fake_open_session,
 	.C_CloseSession = fake_close_session,
+	.C_Login = fake_login,
 	.C_Logout = fake_session_ok,
 	.C_FindObjectsInit = fake_find_init,
 	.C_FindObjects = fake_find,
@@ -601,6 +656,171 @@ static void test_decrypt_buffer_too_small(void **state)
 	ec_kms_close(kms);
 }
 
+static const uint8_t fake_dk[32] = {
+	[0 ... 31] = 0x5a,
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * The token goes away once, mid-unwrap (C_Decrypt, with the operation
+ * active; then C_DecryptInit): the provider drops the session, the
+ * generic layer tries again, the provider opens a new session and logs
+ * in again, and the unwrap gives the data key.  No session is left open.
+ */
+static void test_unwrap_token_lost_once(void **state)
+{
+	static const CK_RV lost[] = {
+		CKR_DEVICE_REMOVED, CKR_SESSION_HANDLE_INVALID,
+	};
+	struct ec_wrapped w;
+	struct ec_kms *kms;
+	uint8_t dk[32];
+	size_t i;
+
+	(void)state;
+	fake.login_required = true;
+	setenv("ENVCRYPT_PKCS11_PIN", "1234", 1);
+	gcm_wrapped(&w);
+	assert_int_equal(ec_kms_open(FAKE_URI, &kms), 0);
+
+	/* lost during C_Decrypt, on the first connection */
+	fake.decrypt_rv = CKR_DEVICE_REMOVED;
+	fake.decrypt_fails = 1;
+	memset(dk, 0, sizeof(dk));
+	assert_int_equal(ec_kms_unwrap(kms, "alias/db", &w, "ctx", dk,
+				       sizeof(dk)), 0);
+	assert_memory_equal(dk, fake_dk, sizeof(dk));
+	assert_int_equal(fake.decrypt_fails, 0);
+	assert_int_equal(fake.open_session_calls, 2);
+	assert_int_equal(fake.sessions_opened, 2);
+	assert_int_equal(fake.logins, 2);
+	assert_int_equal(fake.sessions_closed, 1);	/* the lost one */
+	assert_int_equal(fake.decrypt_init_calls, 2);
+	assert_false(fake.op_active);
+
+	/* lost during C_DecryptInit, on a session kept from before */
+	for (i = 0; i < ARRAY_SIZE(lost); i++) {
+		fake.decrypt_init_rv = lost[i];
+		fake.decrypt_init_fails = 1;
+		memset(dk, 0, sizeof(dk));
+		assert_int_equal(ec_kms_unwrap(kms, "alias/db", &w, "ctx", dk,
+					       sizeof(dk)), 0);
+		assert_memory_equal(dk, fake_dk, sizeof(dk));
+		assert_int_equal(fake.sessions_opened, 3 + i);
+		assert_int_equal(fake.logins, 3 + i);
+		assert_int_equal(fake.sessions_closed, 2 + i);
+		assert_int_equal(fake.decrypt_init_calls, 4 + 2 * i);
+	}
+	ec_kms_close(kms);
+	assert_int_equal(fake.sessions_closed, fake.sessions_opened);
+}
+
+/*
+ * The token stays away: lost during C_DecryptInit, then no session can
+ * be opened.  -EAGAIN after exactly 3 tries (100 ms, then 400 ms apart);
+ * the message names the token and the CK_RV; exit code 4.
+ */
+static void test_unwrap_token_stays_away(void **state)
+{
+	struct ec_wrapped w;
+	struct ec_kms *kms;
+	uint8_t dk[32];
+	double t0, t;
+	int r;
+
+	(void)state;
+	gcm_wrapped(&w);
+	assert_int_equal(ec_kms_open(FAKE_URI, &kms), 0);
+	assert_int_equal(ec_kms_unwrap(kms, "alias/db", &w, "ctx", dk,
+				       sizeof(dk)), 0);
+	assert_int_equal(fake.sessions_opened, 1);
+
+	fake.decrypt_init_calls = fake.open_session_calls = 0;
+	fake.decrypt_init_rv = CKR_DEVICE_REMOVED;
+	fake.decrypt_init_fails = FAKE_ALWAYS;
+	fake.away = true;
+	ec_err_clear();
+	t0 = now_s();
+	r = ec_kms_unwrap(kms, "alias/db", &w, "ctx", dk, sizeof(dk));
+	t = now_s() - t0;
+	assert_int_equal(r, -EAGAIN);
+	assert_int_equal(ec_exit_code(r), EC_EXIT_KMS_UNREACHABLE);
+	assert_int_equal(ec_exit_code(r), 4);
+	/* try 1 on the live session, tries 2 and 3 to connect again */
+	assert_int_equal(fake.decrypt_init_calls, 1);
+	assert_int_equal(fake.open_session_calls, 2);
+	assert_true(t >= 0.49);
+	assert_msg_has("PKCS#11 token 'fake'");
+	assert_msg_has("CKR_TOKEN_NOT_PRESENT");
+	assert_msg_has("went away");
+	{
+		const char *m = ec_err_msg(), *end = " (tried 3 times)";
+		size_t n = strlen(m), e = strlen(end);
+
+		assert_true(n >= e);
+		assert_string_equal(m + n - e, end);
+		assert_null(strstr(m, "tried 3 times) (tried"));
+	}
+	assert_int_equal(fake.sessions_closed, fake.sessions_opened);
+
+	/* every try on a live session: C_DecryptInit, three times */
+	fake.away = false;
+	fake.decrypt_init_calls = fake.open_session_calls = 0;
+	ec_err_clear();
+	r = ec_kms_unwrap(kms, "alias/db", &w, "ctx", dk, sizeof(dk));
+	assert_int_equal(r, -EAGAIN);
+	assert_int_equal(fake.decrypt_init_calls, 3);
+	assert_int_equal(fake.open_session_calls, 3);
+	assert_msg_has("PKCS#11 token 'fake'");
+	assert_msg_has("CKR_DEVICE_REMOVED");
+	assert_msg_has(" (tried 3 times)");
+	assert_int_equal(strstr(ec_err_msg(), " (tried 3 times)") +
+			 strlen(" (tried 3 times)") - ec_err_msg(),
+			 strlen(ec_err_msg()));
+	assert_int_equal(fake.sessions_closed, fake.sessions_opened);
+
+	/* and back */
+	fake.decrypt_init_fails = 0;
+	assert_int_equal(ec_kms_unwrap(kms, "alias/db", &w, "ctx", dk,
+				       sizeof(dk)), 0);
+	assert_memory_equal(dk, fake_dk, sizeof(dk));
+	ec_kms_close(kms);
+	assert_int_equal(fake.sessions_closed, fake.sessions_opened);
+}
+
+/* A final error is not tried again: the key is disabled on the token. */
+static void test_unwrap_final_error_once(void **state)
+{
+	struct ec_wrapped w;
+	struct ec_kms *kms;
+	uint8_t dk[32];
+	int r;
+
+	(void)state;
+	gcm_wrapped(&w);
+	assert_int_equal(ec_kms_open(FAKE_URI, &kms), 0);
+	fake.decrypt_init_rv = CKR_KEY_FUNCTION_NOT_PERMITTED;
+	fake.decrypt_init_fails = FAKE_ALWAYS;
+	ec_err_clear();
+	r = ec_kms_unwrap(kms, "alias/db", &w, "ctx", dk, sizeof(dk));
+	assert_int_equal(r, -EKEYREVOKED);
+	assert_int_equal(ec_exit_code(r), EC_EXIT_KEY_UNUSABLE);
+	assert_int_equal(fake.decrypt_init_calls, 1);
+	assert_int_equal(fake.open_session_calls, 1);
+	assert_msg_has("PKCS#11 token 'fake'");
+	assert_msg_has("CKR_KEY_FUNCTION_NOT_PERMITTED");
+	assert_msg_lacks("tried");
+	ec_kms_close(kms);
+	assert_int_equal(fake.sessions_closed, fake.sessions_opened);
+}
+
 /* A module that answers a short buffer with the length it needs. */
 static void test_attribute_longer_than_buffer(void **state)
 {
@@ -638,6 +858,12 @@ int main(void)
 		cmocka_unit_test_setup(test_decrypt_buffer_too_small,
 				       fake_setup),
 		cmocka_unit_test_setup(test_attribute_longer_than_buffer,
+				       fake_setup),
+		cmocka_unit_test_setup(test_unwrap_token_lost_once,
+				       fake_setup),
+		cmocka_unit_test_setup(test_unwrap_token_stays_away,
+				       fake_setup),
+		cmocka_unit_test_setup(test_unwrap_final_error_once,
 				       fake_setup),
 	};
 

@@ -13,6 +13,7 @@
 
 #include <openssl/rand.h>
 
+#include "audit.h"
 #include "error.h"
 #include "kms.h"
 #include "secmem.h"
@@ -198,6 +199,38 @@ static int kms_gave_up(int r)
 		kms_transient(__r) ? kms_gave_up(__r) : __r;		\
 	})
 
+/* The volume UUID of an encryption context ("... volume=UUID ..."). */
+static const char *context_volume(const char *context, char *uuid,
+				  size_t size)
+{
+	const char *v = context ? strstr(context, " volume=") : NULL;
+	size_t n;
+
+	if (!v)
+		return NULL;
+	v += strlen(" volume=");
+	n = strcspn(v, " ");
+	snprintf(uuid, size, "%.*s", (int)n, v);
+	return uuid;
+}
+
+/* Every wrap, unwrap and key change goes to the audit log; returns @r. */
+static int kms_audit(struct ec_kms *kms, const char *op, const char *key,
+		     const char *context, const char *detail, int r)
+{
+	char uuid[64];
+	const struct ec_audit a = {
+		.op = op,
+		.volume = context_volume(context, uuid, sizeof(uuid)),
+		.cmk = key,
+		.kms = kms->uri,
+		.detail = detail,
+	};
+
+	ec_audit_log(&a, r);
+	return r;
+}
+
 int ec_kms_describe_key(struct ec_kms *kms, const char *key,
 			struct ec_key_info *info)
 {
@@ -207,14 +240,18 @@ int ec_kms_describe_key(struct ec_kms *kms, const char *key,
 int ec_kms_wrap(struct ec_kms *kms, const char *key_id, const uint8_t *dk,
 		size_t dk_len, const char *context, struct ec_wrapped *out)
 {
-	return KMS_RETRY(kms, wrap, key_id, dk, dk_len, context, out);
+	return kms_audit(kms, "wrap", key_id, context, NULL,
+			 KMS_RETRY(kms, wrap, key_id, dk, dk_len, context,
+				   out));
 }
 
 int ec_kms_unwrap(struct ec_kms *kms, const char *key_id,
 		  const struct ec_wrapped *in, const char *context,
 		  uint8_t *dk, size_t dk_len)
 {
-	return KMS_RETRY(kms, unwrap, key_id, in, context, dk, dk_len);
+	return kms_audit(kms, "unwrap", key_id, context, NULL,
+			 KMS_RETRY(kms, unwrap, key_id, in, context, dk,
+				   dk_len));
 }
 
 int ec_kms_generate_data_key(struct ec_kms *kms, const char *key_id,
@@ -269,7 +306,10 @@ int ec_kms_service_key(struct ec_kms *kms, struct ec_key_info *info)
 int ec_kms_create_key(struct ec_kms *kms, enum ec_key_spec spec,
 		      const char *alias, struct ec_key_info *info)
 {
-	return KMS_CALL(kms, create_key, spec, alias, info);
+	int r = KMS_CALL(kms, create_key, spec, alias, info);
+
+	return kms_audit(kms, "create-key", r ? alias : info->id, NULL,
+			 ec_key_spec_name(spec), r);
 }
 
 int ec_kms_list_keys(struct ec_kms *kms, struct ec_key_info **keys,
@@ -281,29 +321,37 @@ int ec_kms_list_keys(struct ec_kms *kms, struct ec_key_info **keys,
 int ec_kms_enable_key(struct ec_kms *kms, const char *key,
 		      struct ec_key_info *info)
 {
-	return KMS_CALL(kms, enable_key, key, info);
+	return kms_audit(kms, "enable-key", key, NULL, NULL,
+			 KMS_CALL(kms, enable_key, key, info));
 }
 
 int ec_kms_disable_key(struct ec_kms *kms, const char *key,
 		       struct ec_key_info *info)
 {
-	return KMS_CALL(kms, disable_key, key, info);
+	return kms_audit(kms, "disable-key", key, NULL, NULL,
+			 KMS_CALL(kms, disable_key, key, info));
 }
 
 int ec_kms_rotate_key(struct ec_kms *kms, const char *key,
 		      struct ec_key_info *info)
 {
-	return KMS_CALL(kms, rotate_key, key, info);
+	return kms_audit(kms, "rotate-key", key, NULL, NULL,
+			 KMS_CALL(kms, rotate_key, key, info));
 }
 
 int ec_kms_schedule_deletion(struct ec_kms *kms, const char *key,
 			     unsigned int days, struct ec_key_info *info)
 {
-	return KMS_CALL(kms, schedule_deletion, key, days, info);
+	char detail[32];
+
+	snprintf(detail, sizeof(detail), "%u days", days);
+	return kms_audit(kms, "schedule-deletion", key, NULL, detail,
+			 KMS_CALL(kms, schedule_deletion, key, days, info));
 }
 
 int ec_kms_cancel_deletion(struct ec_kms *kms, const char *key,
 			   struct ec_key_info *info)
 {
-	return KMS_CALL(kms, cancel_deletion, key, info);
+	return kms_audit(kms, "cancel-deletion", key, NULL, NULL,
+			 KMS_CALL(kms, cancel_deletion, key, info));
 }

@@ -102,6 +102,7 @@ bench: deps
 	$(MAKE) -C tests/unit bench bench-sm4
 	$(MAKE) build/bin/envcrypt-header-edit build/bin/envcrypt-unwrap-bench
 	tests/peers/bench-unwrap.sh
+	tests/peers/bench-convert.sh
 
 lint: checkpatch sparse
 

@@ -8,7 +8,7 @@ PACKAGES="
 make gcc libc6-dev pkg-config cpio gzip kmod python3
 libcmocka-dev libssl-dev libdevmapper-dev libkeyutils-dev libkmod-dev
 linux-image-amd64 linux-headers-amd64
-qemu-system-x86 busybox-static
+qemu-system-x86 qemu-utils busybox-static
 dmsetup keyutils fio cryptsetup-bin e2fsprogs
 sparse linux-source-6.1
 python3-pykmip softhsm2 libp11-kit-dev openssl clang

@@ -20,7 +20,7 @@
 # Each test_* function runs in a fresh bash with "set -e", in a fresh
 # scratch directory $T, within PEER_TEST_TIMEOUT seconds (default 120).
 # $PEER_TMP is the file's scratch directory, kept for its tests; the audit
-# log of envcryptctl is $T/audit.log.
+# log of envcryptctl is $T/audit.log, its volume registry $T/registry.
 
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -34,7 +34,9 @@ if [ "${1:-}" = --one ]; then
 	. "$PEERS/$2"
 	cd "$T" || exit 1
 	# the test's own audit log, never the host's
-	export ENVCRYPT_AUDIT_LOG=$T/audit.log
+	export ENVCRYPT_AUDIT_LOG=$T/audit.log ENVCRYPT_REGISTRY=$T/registry
+	# and its own volume registry
+	export ENVCRYPT_REGISTRY=$T/registry
 	set -e
 	"$3"
 	exit 0
@@ -67,6 +69,7 @@ run_file() (
 
 	PEER_TMP=$(mktemp -d /tmp/envcrypt-peers.XXXXXX)
 	export PEER_TMP ENVCRYPT_AUDIT_LOG=$PEER_TMP/audit.log
+	export ENVCRYPT_REGISTRY=$PEER_TMP/registry
 	. "$PEERS/lib.sh"
 	. "$PEERS/$f"
 	file_tests=("$@")

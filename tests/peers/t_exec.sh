@@ -89,7 +89,7 @@ test_wrong_aad_refused() {
 
 test_key_disabled_is_final() {
 	formatted
-	ctl_rc 0 kms disable-key db --kms "exec:$T/plugin"
+	ctl_rc 0 kms disable-key db --kms "exec:$T/plugin" --force
 	out_has "state:         Disabled"
 	ctl_rc 3 open --verify-only img
 	out_is "envcryptctl: img: KMS plugin $T/plugin: CMK db is Disabled (KeyDisabled: \"key db is disabled\"); enable it to open this volume"
@@ -99,7 +99,7 @@ test_key_disabled_is_final() {
 
 test_key_pending_deletion_is_final() {
 	formatted
-	ctl_rc 0 kms schedule-deletion db --days 7 --kms "exec:$T/plugin"
+	ctl_rc 0 kms schedule-deletion db --days 7 --kms "exec:$T/plugin" --force
 	out_has "state:         PendingDeletion"
 	ctl_rc 3 open --verify-only img
 	out_is "envcryptctl: img: KMS plugin $T/plugin: CMK db is PendingDeletion (KeyPendingDeletion: \"key db is pending deletion\"); cancel its deletion and enable it first"

@@ -98,7 +98,7 @@ test_wrong_aad_refused() {
 test_disabled_key_final() {
 	kmip_need
 	new_volume "$KMIP_URI" revoked
-	ctl_rc 0 kms disable-key --kms "$KMIP_URI" alias/revoked
+	ctl_rc 0 kms disable-key --kms "$KMIP_URI" alias/revoked --force
 	ctl_rc 3 open --verify-only img
 	out_has "envcryptctl: img: CMK $cmk_id (alias/revoked) is Disabled in KMIP KMS 127.0.0.1:$KMIP_PORT"
 	out_has "(KMIP state Deactivated); KMIP cannot reactivate a revoked key: open the volume through another wrap slot"
@@ -110,7 +110,7 @@ test_disabled_key_final() {
 test_scheduled_deletion_final() {
 	kmip_need
 	new_volume "$KMIP_URI" doomed
-	ctl_rc 0 kms schedule-deletion --kms "$KMIP_URI" alias/doomed --days 7
+	ctl_rc 0 kms schedule-deletion --kms "$KMIP_URI" alias/doomed --days 7 --force
 	ctl_rc 3 open --verify-only img
 	out_has "envcryptctl: img: CMK $cmk_id (alias/doomed) is PendingDeletion in KMIP KMS 127.0.0.1:$KMIP_PORT, deleted on "
 	out_has "; it was revoked when its deletion was scheduled, and KMIP cannot reactivate a revoked key: open the volume through another wrap slot"

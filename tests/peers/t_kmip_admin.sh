@@ -158,7 +158,7 @@ test_disable_key() {
 	new_key disabled
 	image img
 	ctl_rc 0 format img --kms "$KMIP_URI" --key alias/disabled --yes
-	kms 0 disable-key alias/disabled
+	kms 0 disable-key alias/disabled --force
 	out_has "state:         Disabled"
 	kms 0 describe-key "$id"
 	out_has "state:         Disabled"
@@ -201,10 +201,10 @@ test_schedule_and_cancel_deletion() {
 	new_key doomed
 	image img
 	ctl_rc 0 format img --kms "$KMIP_URI" --key alias/doomed --yes
-	kms 1 schedule-deletion alias/doomed --days 6
+	kms 1 schedule-deletion alias/doomed --days 6 --force
 	out_has "the waiting period before deletion must be 7 to 30 days, not 6"
 	want=$(($(date +%s) + 7 * 86400))
-	kms 0 schedule-deletion alias/doomed --days 7
+	kms 0 schedule-deletion alias/doomed --days 7 --force
 	out_has "state:         PendingDeletion"
 	when=$(field "deletion date")
 	got=$(date -u -d "${when% UTC} UTC" +%s)
@@ -234,7 +234,7 @@ test_schedule_and_cancel_deletion() {
 	kms 1 cancel-deletion alias/doomed
 	out_has "not PendingDeletion: there is no deletion to cancel"
 	# a Disabled key can be scheduled too
-	kms 0 schedule-deletion "$id" --days 30
+	kms 0 schedule-deletion "$id" --days 30 --force
 	out_has "state:         PendingDeletion"
 }
 
@@ -243,7 +243,7 @@ test_destroy_after_deletion_date() {
 	new_key gone
 	image img
 	ctl_rc 0 format img --kms "$KMIP_URI" --key alias/gone --yes
-	kms 0 schedule-deletion alias/gone --days 7
+	kms 0 schedule-deletion alias/gone --days 7 --force
 	# the date has passed (2001-09-09 01:46:40 UTC)
 	sed -i "s/^key $id [0-9]*/key $id 1000000000/" "$KMIP_RECORDS"
 	kms 3 describe-key alias/gone
@@ -274,7 +274,7 @@ test_destroy_by_list_and_open() {
 	image img
 	ctl_rc 0 format img --kms "$KMIP_URI" --key alias/gone-open --yes
 	kms 0 schedule-deletion alias/gone-list --days 7
-	kms 0 schedule-deletion alias/gone-open --days 7
+	kms 0 schedule-deletion alias/gone-open --days 7 --force
 	sed -i -e "s/^key $other [0-9]*/key $other 1000000000/" \
 		-e "s/^key $id [0-9]*/key $id 1000000000/" "$KMIP_RECORDS"
 	kms 0 list-keys

@@ -131,7 +131,7 @@ open(sys.argv[1], "wb").write(b)' slot.bin
 
 test_disabled_key_refused_then_enabled() {
 	formatted d1
-	ctl_rc 0 kms disable-key --kms "$URI" alias/d1
+	ctl_rc 0 kms disable-key --kms "$URI" alias/d1 --force
 	out_has "state:         Disabled"
 	ctl_rc 3 open --verify-only img
 	out_has "img: CMK $KEY_ID (alias/d1) is Disabled on PKCS#11 token 'envcrypt'; enable it to open this volume"
@@ -142,7 +142,7 @@ test_disabled_key_refused_then_enabled() {
 
 test_pending_deletion_refused_then_cancelled() {
 	formatted p1
-	ctl_rc 0 kms schedule-deletion --kms "$URI" alias/p1 --days 7
+	ctl_rc 0 kms schedule-deletion --kms "$URI" alias/p1 --days 7 --force
 	out_has "state:         PendingDeletion"
 	out_has "deletion date: "
 	ctl_rc 3 open --verify-only img
@@ -173,7 +173,7 @@ test_deletion_date_passed_destroys_key() {
 	need_softhsm
 	before=$(token_objects)
 	formatted g1
-	ctl_rc 0 kms schedule-deletion --kms "$URI" alias/g1 --days 7
+	ctl_rc 0 kms schedule-deletion --kms "$URI" alias/g1 --days 7 --force
 	time_shift 6
 	LD_PRELOAD=$T/shift.so ctl_rc 3 open --verify-only img
 	out_has "is PendingDeletion on PKCS#11 token 'envcrypt'"

@@ -308,6 +308,38 @@ int ec_dm_message(const char *name, const char *msg)
 	return r;
 }
 
+int ec_dm_suspend(const char *name)
+{
+	struct dm_task *dmt;
+	int r;
+
+	dmt = dm_task_for(DM_DEVICE_SUSPEND, name);
+	if (!dmt)
+		return ec_err_set(-ENOMEM, "device-mapper: out of memory");
+	r = dm_run(dmt, "suspend", name);
+	dm_task_destroy(dmt);
+	return r;
+}
+
+int ec_dm_resume(const char *name)
+{
+	struct dm_task *dmt;
+	uint32_t cookie = 0;
+	int r;
+
+	dmt = dm_task_for(DM_DEVICE_RESUME, name);
+	if (!dmt)
+		return ec_err_set(-ENOMEM, "device-mapper: out of memory");
+	if (!dm_task_set_cookie(dmt, &cookie, 0)) {
+		dm_task_destroy(dmt);
+		return ec_err_set(-ENOMEM, "device-mapper: out of memory");
+	}
+	r = dm_run(dmt, "resume", name);
+	dm_udev_wait(cookie);
+	dm_task_destroy(dmt);
+	return r;
+}
+
 /* Does device-mapper know the envcrypt target?  1, 0, or -errno. */
 static int dm_has_target(void)
 {

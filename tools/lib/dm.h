@@ -47,6 +47,13 @@ int ec_dm_list(char ***names, size_t *n);
 void ec_dm_list_free(char **names, size_t n);
 /* Send a target message (device suspended for key messages). */
 int ec_dm_message(const char *name, const char *msg);
+/*
+ * Suspend @name (in-flight I/O completes and is flushed first; new I/O
+ * waits in device-mapper), or resume it.  A resume the target refuses
+ * (envcrypt without a key in on_key_wipe:queue mode) fails with -ENOKEY.
+ */
+int ec_dm_suspend(const char *name);
+int ec_dm_resume(const char *name);
 
 /*
  * Make sure the kernel has the envcrypt target: if device-mapper does not

@@ -16,6 +16,7 @@
 #include "audit.h"
 #include "error.h"
 #include "kms.h"
+#include "policy.h"
 #include "secmem.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
@@ -128,7 +129,13 @@ int ec_kms_open(const char *uri, struct ec_kms **kms)
 		snprintf((*kms)->uri, sizeof((*kms)->uri), "%s", uri);
 	if (!(*kms)->name[0])
 		snprintf((*kms)->name, sizeof((*kms)->name), "KMS %s", uri);
-	return 0;
+	/* the host policy names KMSs by canonical URI */
+	r = ec_policy_check_kms((*kms)->uri);
+	if (r) {
+		ec_kms_close(*kms);
+		*kms = NULL;
+	}
+	return r;
 }
 
 void ec_kms_close(struct ec_kms *kms)
@@ -306,8 +313,10 @@ int ec_kms_service_key(struct ec_kms *kms, struct ec_key_info *info)
 int ec_kms_create_key(struct ec_kms *kms, enum ec_key_spec spec,
 		      const char *alias, struct ec_key_info *info)
 {
-	int r = KMS_CALL(kms, create_key, spec, alias, info);
+	int r = ec_policy_check_key_change("create-key", alias);
 
+	if (!r)
+		r = KMS_CALL(kms, create_key, spec, alias, info);
 	return kms_audit(kms, "create-key", r ? alias : info->id, NULL,
 			 ec_key_spec_name(spec), r);
 }
@@ -321,37 +330,51 @@ int ec_kms_list_keys(struct ec_kms *kms, struct ec_key_info **keys,
 int ec_kms_enable_key(struct ec_kms *kms, const char *key,
 		      struct ec_key_info *info)
 {
-	return kms_audit(kms, "enable-key", key, NULL, NULL,
-			 KMS_CALL(kms, enable_key, key, info));
+	int r = ec_policy_check_key_change("enable-key", key);
+
+	if (!r)
+		r = KMS_CALL(kms, enable_key, key, info);
+	return kms_audit(kms, "enable-key", key, NULL, NULL, r);
 }
 
 int ec_kms_disable_key(struct ec_kms *kms, const char *key,
 		       struct ec_key_info *info)
 {
-	return kms_audit(kms, "disable-key", key, NULL, NULL,
-			 KMS_CALL(kms, disable_key, key, info));
+	int r = ec_policy_check_key_change("disable-key", key);
+
+	if (!r)
+		r = KMS_CALL(kms, disable_key, key, info);
+	return kms_audit(kms, "disable-key", key, NULL, NULL, r);
 }
 
 int ec_kms_rotate_key(struct ec_kms *kms, const char *key,
 		      struct ec_key_info *info)
 {
-	return kms_audit(kms, "rotate-key", key, NULL, NULL,
-			 KMS_CALL(kms, rotate_key, key, info));
+	int r = ec_policy_check_key_change("rotate-key", key);
+
+	if (!r)
+		r = KMS_CALL(kms, rotate_key, key, info);
+	return kms_audit(kms, "rotate-key", key, NULL, NULL, r);
 }
 
 int ec_kms_schedule_deletion(struct ec_kms *kms, const char *key,
 			     unsigned int days, struct ec_key_info *info)
 {
+	int r = ec_policy_check_key_change("schedule-deletion", key);
 	char detail[32];
 
+	if (!r)
+		r = KMS_CALL(kms, schedule_deletion, key, days, info);
 	snprintf(detail, sizeof(detail), "%u days", days);
-	return kms_audit(kms, "schedule-deletion", key, NULL, detail,
-			 KMS_CALL(kms, schedule_deletion, key, days, info));
+	return kms_audit(kms, "schedule-deletion", key, NULL, detail, r);
 }
 
 int ec_kms_cancel_deletion(struct ec_kms *kms, const char *key,
 			   struct ec_key_info *info)
 {
-	return kms_audit(kms, "cancel-deletion", key, NULL, NULL,
-			 KMS_CALL(kms, cancel_deletion, key, info));
+	int r = ec_policy_check_key_change("cancel-deletion", key);
+
+	if (!r)
+		r = KMS_CALL(kms, cancel_deletion, key, info);
+	return kms_audit(kms, "cancel-deletion", key, NULL, NULL, r);
 }

@@ -21,6 +21,8 @@
 #include "error.h"
 #include "keyring.h"
 #include "kms.h"
+#include "policy.h"
+#include "registry.h"
 #include "secmem.h"
 #include "volume.h"
 
@@ -101,6 +103,10 @@ static int format_cmk(const char *device, struct ec_kms *kms,
 	int r;
 
 	if (!cmk) {
+		/* before the service key is made on first use */
+		r = ec_policy_check_service_key(device);
+		if (r)
+			return r;
 		r = ec_kms_service_key(kms, info);
 		if (r == -EOPNOTSUPP)
 			return ec_err_set(-EINVAL, "%s: %s has no service key; choose a CMK with --key",
@@ -110,6 +116,11 @@ static int format_cmk(const char *device, struct ec_kms *kms,
 	r = ec_kms_describe_key(kms, cmk, info);
 	if (r)
 		return kms_error(r, device, "format");
+	if (info->service) {
+		r = ec_policy_check_service_key(device);
+		if (r)
+			return r;
+	}
 	switch (info->state) {
 	case EC_KEY_ENABLED:
 		return 0;
@@ -165,15 +176,14 @@ static int wipe_header_area(const char *device, int fd, uint64_t end)
 	return 0;
 }
 
-int ec_volume_format(const char *device, const struct ec_format_params *p,
-		     struct ec_header *hdr)
+int ec_volume_new_header(const char *device,
+			 const struct ec_format_params *p,
+			 struct ec_header *hdr, uint8_t *dk, bool fresh)
 {
-	struct ec_blockdev dev = { .fd = -1 };
 	struct ec_wrap_slot *slot = &hdr->slots[0];
 	struct ec_kms *kms = NULL;
 	struct ec_key_info info;
 	char context[EC_HDR_CONTEXT_MAX];
-	uint8_t *dk = NULL;
 	size_t dk_len;
 	int r;
 
@@ -181,16 +191,9 @@ int ec_volume_format(const char *device, const struct ec_format_params *p,
 	r = check_format_params(device, p);
 	if (r)
 		return r;
-	r = ec_blockdev_open(device, true, true, &dev);
-	if (r)
-		return r;
-	hdr->data_offset = EC_HDR_DATA_OFFSET;
-	if (dev.size < hdr->data_offset + 1024 * 1024) {
-		r = ec_err_set(-ENOSPC, "%s: too small (%" PRIu64 " bytes); a volume needs at least %d MiB",
-			       device, dev.size,
-			       (int)(hdr->data_offset / 1048576 + 1));
-		goto out;
-	}
+	if (!fresh && !p->cipher)
+		return ec_err_set(-EINVAL, "%s: the cipher of the data key to wrap is not known",
+				  device);
 	r = ec_kms_open(p->kms_uri, &kms);
 	if (r)
 		goto out;
@@ -205,7 +208,11 @@ int ec_volume_format(const char *device, const struct ec_format_params *p,
 		 p->cipher ? p->cipher :
 		 info.spec == EC_SPEC_SM4 ? ENVCRYPT_CIPHER_SM4_XTS :
 					    ENVCRYPT_CIPHER_AES_XTS);
+	r = ec_policy_check_cipher(hdr->cipher, device);
+	if (r)
+		goto out;
 	hdr->sector_size = p->sector_size ? p->sector_size : 512;
+	hdr->data_offset = EC_HDR_DATA_OFFSET;
 	hdr->created = time(NULL);
 	snprintf(hdr->label, sizeof(hdr->label), "%s",
 		 p->label ? p->label : "");
@@ -220,19 +227,51 @@ int ec_volume_format(const char *device, const struct ec_format_params *p,
 	if (r < 0)
 		goto out;
 	dk_len = ec_cipher_key_size(hdr->cipher);
-	dk = ec_secure_alloc(dk_len);
-	if (!dk) {
-		r = -errno;	/* the message is set */
-		goto out;
-	}
-	r = ec_kms_generate_data_key(kms, info.id, dk, dk_len, context,
-				     &slot->wrapped);
+	if (fresh)
+		r = ec_kms_generate_data_key(kms, info.id, dk, dk_len,
+					     context, &slot->wrapped);
+	else
+		r = ec_kms_wrap(kms, info.id, dk, dk_len, context,
+				&slot->wrapped);
 	if (r) {
 		r = kms_error(r, device, "format");
 		goto out;
 	}
 	slot->cmk_version = slot->wrapped.cmk_version;
 	ec_kcv(dk, dk_len, hdr->kcv);
+out:
+	ec_kms_close(kms);
+	return r;
+}
+
+int ec_volume_format(const char *device, const struct ec_format_params *p,
+		     struct ec_header *hdr)
+{
+	struct ec_blockdev dev = { .fd = -1 };
+	uint8_t *dk = NULL;
+	int r;
+
+	memset(hdr, 0, sizeof(*hdr));
+	r = check_format_params(device, p);
+	if (r)
+		return r;
+	r = ec_blockdev_open(device, true, true, &dev);
+	if (r)
+		return r;
+	if (dev.size < EC_HDR_DATA_OFFSET + 1024 * 1024) {
+		r = ec_err_set(-ENOSPC, "%s: too small (%" PRIu64 " bytes); a volume needs at least %d MiB",
+			       device, dev.size,
+			       (int)(EC_HDR_DATA_OFFSET / 1048576 + 1));
+		goto out;
+	}
+	dk = ec_secure_alloc(ENVCRYPT_MAX_KEY_SIZE);
+	if (!dk) {
+		r = -errno;	/* the message is set */
+		goto out;
+	}
+	r = ec_volume_new_header(device, p, hdr, dk, true);
+	if (r)
+		goto out;
 
 	/*
 	 * Over an older header, continue its sequence: an interrupted
@@ -256,9 +295,10 @@ int ec_volume_format(const char *device, const struct ec_format_params *p,
 	r = ec_header_write(dev.fd, hdr);
 	if (r)
 		ec_err_prefix(r, "%s", device);
+	else
+		ec_registry_note(device, hdr);	/* best effort */
 out:
 	ec_secure_free(dk);
-	ec_kms_close(kms);
 	ec_blockdev_close(&dev);
 	return r;
 }
@@ -363,18 +403,25 @@ static int repair_header(const char *device, struct ec_blockdev *dev,
 	return 0;
 }
 
+/* on_key_wipe:queue is the target's default: only error is written. */
 static void table_params(const struct ec_header *hdr, const char *desc,
-			 uint32_t major_nr, uint32_t minor_nr, char *buf,
-			 size_t size)
+			 uint32_t major_nr, uint32_t minor_nr,
+			 bool on_revoke_error, char *buf, size_t size)
 {
-	int n;
+	bool big = hdr->sector_size != 512;
+	size_t n;
 
 	n = snprintf(buf, size, "%s :%zu:%s:%s 0 %u:%u %" PRIu64, hdr->cipher,
 		     ec_cipher_key_size(hdr->cipher), ENVCRYPT_KEY_TYPE, desc,
 		     major_nr, minor_nr, hdr->data_offset / 512);
-	if (hdr->sector_size != 512 && n > 0 && (size_t)n < size)
-		snprintf(buf + n, size - n, " 1 %s%u",
-			 ENVCRYPT_OPT_SECTOR_SIZE, hdr->sector_size);
+	if ((big || on_revoke_error) && n < size)
+		n += snprintf(buf + n, size - n, " %d", big + on_revoke_error);
+	if (big && n < size)
+		n += snprintf(buf + n, size - n, " %s%u",
+			      ENVCRYPT_OPT_SECTOR_SIZE, hdr->sector_size);
+	if (on_revoke_error && n < size)
+		snprintf(buf + n, size - n, " %serror",
+			 ENVCRYPT_OPT_ON_KEY_WIPE);
 }
 
 /* Why create failed: the name taken, the volume open, or else. */
@@ -402,8 +449,8 @@ static int create_error(int r, const char *device, const char *name,
 /* Create the dm device @name reading the data key from the keyring. */
 static int activate(const char *device, const char *name,
 		    const struct ec_header *hdr, const uint8_t *dk,
-		    size_t dk_len, struct ec_blockdev *dev, bool readonly,
-		    struct ec_open_result *res)
+		    size_t dk_len, struct ec_blockdev *dev,
+		    const struct ec_open_params *p, struct ec_open_result *res)
 {
 	char desc[64], uuid[37], dm_uuid[64], params[512];
 	uint32_t major_nr = dev->major, minor_nr = dev->minor;
@@ -419,16 +466,17 @@ static int activate(const char *device, const char *name,
 		  (hdr->sector_size / 512);
 
 	if (dev->is_file) {
-		r = ec_loop_attach(device, readonly, &loop_fd, res->loop,
+		r = ec_loop_attach(device, p->readonly, &loop_fd, res->loop,
 				   sizeof(res->loop), &major_nr, &minor_nr);
 		if (r)
 			return r;
 	}
-	table_params(hdr, desc, major_nr, minor_nr, params, sizeof(params));
+	table_params(hdr, desc, major_nr, minor_nr, p->on_revoke_error,
+		     params, sizeof(params));
 	r = ec_keyring_add(desc, dk, dk_len, &serial);
 	if (r)
 		goto out;
-	r = ec_dm_create(name, dm_uuid, sectors, params, readonly);
+	r = ec_dm_create(name, dm_uuid, sectors, params, p->readonly);
 	ec_keyring_drop(serial);
 	if (r)
 		r = create_error(r, device, name, uuid);
@@ -436,6 +484,21 @@ out:
 	if (loop_fd >= 0)
 		close(loop_fd);
 	return r;
+}
+
+int ec_volume_unwrap(const char *device, const struct ec_header *hdr,
+		     uint8_t *dk, size_t dk_len, int *slot)
+{
+	int r;
+
+	r = unwrap_data_key(device, hdr, dk, dk_len, slot);
+	return r ? r : check_kcv(device, hdr, dk, dk_len);
+}
+
+int ec_volume_usable_cmk(const char *device, struct ec_kms *kms,
+			 const char *cmk, struct ec_key_info *info)
+{
+	return format_cmk(device, kms, cmk, info);
 }
 
 int ec_volume_open(const char *device, const char *name,
@@ -478,7 +541,9 @@ int ec_volume_open(const char *device, const char *name,
 	r = ec_dm_load_target();
 	if (r)
 		goto out;
-	r = activate(device, name, hdr, dk, dk_len, &dev, p->readonly, res);
+	r = activate(device, name, hdr, dk, dk_len, &dev, p, res);
+	if (!r)
+		ec_registry_note(device, hdr);	/* best effort */
 out:
 	ec_secure_free(dk);
 	ec_blockdev_close(&dev);

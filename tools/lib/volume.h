@@ -25,6 +25,7 @@ struct ec_format_params {
 struct ec_open_params {
 	bool readonly;
 	bool verify_only;		/* unwrap and check, create nothing */
+	bool on_revoke_error;		/* on_key_wipe:error, not queue */
 };
 
 /* What open did, for the CLI to report. */
@@ -52,11 +53,31 @@ struct ec_volume_status {
 
 int ec_volume_format(const char *device, const struct ec_format_params *p,
 		     struct ec_header *hdr);
+/*
+ * What format writes, without writing it (for convert and copy): a new
+ * volume UUID, data offset EC_HDR_DATA_OFFSET, and wrap slot 0 holding
+ * the data key wrapped by the CMK of @p, checked to be Enabled.  With
+ * @fresh, @dk (locked, ENVCRYPT_MAX_KEY_SIZE bytes) gets a new random
+ * data key; without, @dk is the data key to wrap, of cipher p->cipher.
+ */
+int ec_volume_new_header(const char *device,
+			 const struct ec_format_params *p,
+			 struct ec_header *hdr, uint8_t *dk, bool fresh);
 int ec_volume_open(const char *device, const char *name,
 		   const struct ec_open_params *p,
 		   struct ec_open_result *res);
 int ec_volume_close(const char *name);
 int ec_volume_status(const char *name, struct ec_volume_status *st);
+/*
+ * For the commands that change wrap slots (slots.c): unwrap the data key
+ * of @hdr through the first wrap slot that can, as open does, and check
+ * it against the key check value (*@slot: the slot used); and describe
+ * @cmk in @kms, refusing one that is not Enabled (a message naming it).
+ */
+int ec_volume_unwrap(const char *device, const struct ec_header *hdr,
+		     uint8_t *dk, size_t dk_len, int *slot);
+int ec_volume_usable_cmk(const char *device, struct ec_kms *kms,
+			 const char *cmk, struct ec_key_info *info);
 /* Read the header of @device without any KMS. */
 int ec_volume_dump(const char *device, struct ec_header *hdr,
 		   struct ec_header_load *load);

@@ -4,6 +4,7 @@
  * confirmation question, and errno to exit code.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #include "cli.h"
 #include "error.h"
+#include "policy.h"
 #include "secmem.h"
 
 #define PROG	"envcryptctl"
@@ -41,6 +43,28 @@ static const struct cli_option cli_options[OPT_COUNT] = {
 	[OPT_SPEC] = { "spec", "SPEC", "AES_256 or SM4" },
 	[OPT_ALIAS] = { "alias", "NAME", "make the key reachable as alias/NAME" },
 	[OPT_DAYS] = { "days", "DAYS", "waiting period before deletion, 7 to 30" },
+	[OPT_ON_REVOKE] = { "on-revoke", "MODE",
+		"what I/O does once the data key is revoked: queue (wait until refreshed; default) or error (fail with EIO)" },
+	[OPT_REFRESH] = { "refresh", NULL,
+		"load the data key of revoked volume NAME again and resume it" },
+	[OPT_INTERVAL] = { "interval", "SECONDS",
+		"time between checks, 1 to 86400 (default 60)" },
+	[OPT_ONCE] = { "once", NULL, "check once and exit" },
+	[OPT_ROTATE] = { "rotate", NULL,
+		"wrap under the newest version of the slot's own CMK (after 'kms rotate-key')" },
+	[OPT_SLOT] = { "slot", "N", "the wrap slot, 0 to 7 (see 'dump')" },
+	[OPT_PLAINTEXT] = { "plaintext", "FILE",
+		"confirm that FILE's content is nowhere on the raw device (may be given up to 16 times)" },
+	[OPT_SAMPLES] = { "samples", "N",
+		"sectors to sample, 1 to 16777216 (default 256)" },
+	[OPT_SCAN] = { "scan", "PATH",
+		"also read the headers of this device, image file or directory (may be given up to 16 times)" },
+	[OPT_FORCE] = { "force", NULL,
+		"go on although volumes still use the key (recorded in the audit log)" },
+	[OPT_TO_DIR] = { "to-dir", "DIR",
+		"convert every SOURCE into DIR/<its file name>" },
+	[OPT_REENCRYPT] = { "reencrypt", NULL,
+		"a new data key: every sector decrypted and encrypted again" },
 };
 
 static int cmd_help(const struct cli_opts *o, int argc, char **argv);
@@ -56,13 +80,18 @@ const struct cli_command cli_commands[] = {
 	  "the device. Everything on DEVICE is lost.",
 	  cmd_format },
 	{ "open", "DEVICE [NAME]", 1, 2,
-	  BIT(OPT_READONLY) | BIT(OPT_VERIFY_ONLY),
+	  BIT(OPT_READONLY) | BIT(OPT_VERIFY_ONLY) | BIT(OPT_ON_REVOKE) |
+	  BIT(OPT_REFRESH),
 	  "activate the volume on DEVICE as /dev/mapper/NAME",
 	  "Unwraps the data key through the KMS named in the header, checks it against\n"
 	  "the key check value and creates /dev/mapper/NAME. The data key goes to the\n"
 	  "kernel through the keyring and is kept nowhere else. With --verify-only,\n"
 	  "NAME is not needed and no device is created. A damaged or stale header\n"
-	  "copy is repaired from the good one (not with --readonly).",
+	  "copy is repaired from the good one (not with --readonly).\n"
+	  "--on-revoke chooses what I/O does after 'revoke': wait, or fail.\n"
+	  "'open --refresh NAME' unwraps the data key of a revoked volume again,\n"
+	  "checks it, hands it back to the kernel and resumes the device: I/O that\n"
+	  "waited completes.",
 	  cmd_open },
 	{ "close", "NAME", 1, 1, 0,
 	  "deactivate volume NAME",
@@ -82,6 +111,89 @@ const struct cli_command cli_commands[] = {
 	  "list the open volumes",
 	  "Lists the envcrypt devices of this host.",
 	  cmd_list },
+	{ "revoke", "NAME", 1, 1, 0,
+	  "take the data key of open volume NAME out of the kernel now",
+	  "Suspends /dev/mapper/NAME and wipes the data key in the kernel. As the\n"
+	  "volume was opened (--on-revoke): queue leaves the device suspended, so I/O\n"
+	  "waits; error resumes it and every I/O fails with EIO. 'open --refresh NAME'\n"
+	  "loads the key again once its CMK is usable.",
+	  cmd_revoke },
+	{ "watch", "", 0, 0, BIT(OPT_INTERVAL) | BIT(OPT_ONCE),
+	  "revoke open volumes whose CMK became unusable",
+	  "Checks the CMKs of every open volume's wrap slots and revokes the volumes\n"
+	  "none of whose CMKs is Enabled any more (Disabled, PendingDeletion or not\n"
+	  "found), logging why on stderr and in the audit log. A KMS that cannot be\n"
+	  "asked (unreachable, access denied) revokes nothing. Runs until SIGINT or\n"
+	  "SIGTERM, or checks once with --once.",
+	  cmd_watch },
+	{ "rewrap", "DEVICE", 1, 1,
+	  BIT(OPT_KEY) | BIT(OPT_KMS) | BIT(OPT_ROTATE) | BIT(OPT_SLOT),
+	  "wrap the data key of DEVICE under another CMK, or --rotate",
+	  "Replaces a wrap slot (--slot N; needed when the volume has several) by a\n"
+	  "wrap of the same data key under --key CMK (in --kms URI, default the\n"
+	  "slot's own KMS), or with --rotate under the newest version of the slot's\n"
+	  "CMK. The data is not touched and the volume may be open. The data key is\n"
+	  "unwrapped through any usable slot and checked; the new wrap is checked\n"
+	  "before the header is written once, so an interruption leaves the old or\n"
+	  "the new wrap.",
+	  cmd_rewrap },
+	{ "share", "DEVICE", 1, 1, BIT(OPT_KEY) | BIT(OPT_KMS),
+	  "add a wrap slot for another account's CMK",
+	  "Wraps the data key of DEVICE under --key RECIPIENT_CMK (in --kms URI,\n"
+	  "default the KMS of the volume's first wrap slot) in a free wrap slot. A\n"
+	  "volume wrapped only by a service key cannot be shared: copy it under a CMK\n"
+	  "first ('envcryptctl copy SOURCE DEST --key CMK').",
+	  cmd_share },
+	{ "unshare", "DEVICE", 1, 1, BIT(OPT_SLOT) | BIT(OPT_KEY),
+	  "remove a wrap slot (--slot N or --key CMK)",
+	  "Removes a wrap slot from the header; refused when no other slot unwraps\n"
+	  "the data key (that would lose the data). A recipient who kept a copy of\n"
+	  "the header can still unwrap it: to cut them off, copy the volume with\n"
+	  "--reencrypt.",
+	  cmd_unshare },
+	{ "verify-at-rest", "DEVICE", 1, 1,
+	  BIT(OPT_PLAINTEXT) | BIT(OPT_SAMPLES) | BIT(OPT_JSON),
+	  "show that the data on DEVICE is encrypted at rest",
+	  "Reads the raw device, no KMS needed: samples sectors of the data area and\n"
+	  "compares their byte statistics with random data (entropy, chi-square);\n"
+	  "all-zero sectors were never written and are counted apart. With\n"
+	  "--plaintext FILE, searches the whole device for any run of 64 bytes or\n"
+	  "more of FILE, at any alignment. Shows each wrap slot's CMK state. Exits 2,\n"
+	  "naming the offsets, when a sector is not random or FILE is found.",
+	  cmd_verify_at_rest },
+	{ "convert", "SOURCE DEST | --to-dir DIR SOURCE...", 1, 256,
+	  BIT(OPT_KMS) | BIT(OPT_KEY) | BIT(OPT_CIPHER) |
+	  BIT(OPT_SECTOR_SIZE) | BIT(OPT_LABEL) | BIT(OPT_TO_DIR) |
+	  BIT(OPT_YES),
+	  "encrypt an unencrypted image or disk into a new volume",
+	  "Writes a new volume to DEST (a new image file, or a block device: --yes)\n"
+	  "holding SOURCE's data encrypted with a new data key wrapped by the CMK, on\n"
+	  "all cores, each chunk read back and compared. The volume is 1 MiB bigger\n"
+	  "than SOURCE (its last sector padded with zeros). DEST has no header until\n"
+	  "all is written, so a half-written DEST never opens; the same command run\n"
+	  "again after an interruption resumes it. With --to-dir, each SOURCE goes to\n"
+	  "DIR/<its file name>; a failure stops none of the others. SOURCE is only\n"
+	  "read. No command writes plaintext back out.",
+	  cmd_convert },
+	{ "copy", "SOURCE DEST", 2, 2,
+	  BIT(OPT_KEY) | BIT(OPT_KMS) | BIT(OPT_REENCRYPT) | BIT(OPT_CIPHER) |
+	  BIT(OPT_YES),
+	  "copy a volume under another CMK (--key), or --reencrypt it",
+	  "Writes a new volume to DEST (a new image file, or a block device: --yes)\n"
+	  "with a new volume UUID and one wrap slot for --key CMK (in --kms URI).\n"
+	  "The data is copied as ciphertext under the same data key, or with\n"
+	  "--reencrypt decrypted and encrypted again under a new data key (--cipher\n"
+	  "may change the cipher then), so that the source's wraps cannot open it.\n"
+	  "SOURCE must not be open (see snapshot). Resumable like convert.",
+	  cmd_copy },
+	{ "snapshot", "SOURCE DEST", 2, 2, BIT(OPT_YES),
+	  "a point-in-time copy of a volume, open or not",
+	  "Copies the ciphertext of the volume on SOURCE to DEST (a new image file,\n"
+	  "or a block device: --yes) with a new volume UUID and every wrap slot\n"
+	  "wrapped again for it, under the same CMKs and the same data key. When the\n"
+	  "volume is open, its device is suspended (after a flush) for the time of\n"
+	  "the copy and resumed: I/O waits meanwhile.",
+	  cmd_snapshot },
 	{ "kms", "COMMAND ...", 1, 32, 0,
 	  "manage CMKs (see 'envcryptctl kms help')",
 	  NULL,
@@ -111,10 +223,13 @@ const struct cli_command cli_kms_commands[] = {
 	  "enable a Disabled CMK",
 	  NULL,
 	  cmd_kms_enable_key },
-	{ "disable-key", "KEY", 1, 1, BIT(OPT_KMS) | BIT(OPT_JSON),
+	{ "disable-key", "KEY", 1, 1,
+	  BIT(OPT_KMS) | BIT(OPT_JSON) | BIT(OPT_FORCE),
 	  "disable a CMK: volumes it wraps can no longer be opened",
 	  "Volumes already open stay open; new opens are refused until the key is\n"
-	  "enabled again. The service key cannot be disabled.",
+	  "enabled again. The service key cannot be disabled. Refused while the\n"
+	  "volume registry lists volumes the key wraps (see 'kms usage'), unless\n"
+	  "--force.",
 	  cmd_kms_disable_key },
 	{ "rotate-key", "KEY", 1, 1, BIT(OPT_KMS) | BIT(OPT_JSON),
 	  "add a new version of a CMK's key material",
@@ -122,15 +237,26 @@ const struct cli_command cli_kms_commands[] = {
 	  "unwrap.",
 	  cmd_kms_rotate_key },
 	{ "schedule-deletion", "KEY", 1, 1,
-	  BIT(OPT_KMS) | BIT(OPT_DAYS) | BIT(OPT_JSON),
+	  BIT(OPT_KMS) | BIT(OPT_DAYS) | BIT(OPT_JSON) | BIT(OPT_FORCE),
 	  "delete a CMK after --days 7..30 (volumes it wraps are lost then)",
 	  "The key is PendingDeletion until the date, and can be brought back with\n"
-	  "cancel-deletion until then. The service key cannot be deleted.",
+	  "cancel-deletion until then. The service key cannot be deleted. Refused\n"
+	  "while the volume registry lists volumes the key wraps (see 'kms usage'),\n"
+	  "unless --force.",
 	  cmd_kms_schedule_deletion },
 	{ "cancel-deletion", "KEY", 1, 1, BIT(OPT_KMS) | BIT(OPT_JSON),
 	  "cancel a scheduled deletion (the key becomes Disabled)",
 	  NULL,
 	  cmd_kms_cancel_deletion },
+	{ "usage", "KEY", 1, 1,
+	  BIT(OPT_KMS) | BIT(OPT_SCAN) | BIT(OPT_JSON),
+	  "list the volumes whose data key a CMK wraps",
+	  "From the volume registry of this host ($ENVCRYPT_REGISTRY, default\n"
+	  "/var/lib/envcrypt/registry, kept by format, open and the commands that\n"
+	  "change wrap slots) and from the headers found by --scan. Each registry\n"
+	  "entry is checked against its device: one that no longer holds the volume\n"
+	  "or a wrap slot for the key is shown as stale.",
+	  cmd_kms_usage },
 	{ NULL }
 };
 
@@ -296,6 +422,55 @@ static int set_option(struct cli_opts *o, int id, const char *arg)
 			return -EINVAL;
 		o->days = n;
 		break;
+	case OPT_ON_REVOKE:
+		o->on_revoke = arg;
+		break;
+	case OPT_REFRESH:
+		o->refresh = true;
+		break;
+	case OPT_INTERVAL:
+		if (parse_uint(arg, &n))
+			return -EINVAL;
+		o->interval = n;
+		o->interval_set = true;
+		break;
+	case OPT_ONCE:
+		o->once = true;
+		break;
+	case OPT_ROTATE:
+		o->rotate = true;
+		break;
+	case OPT_SLOT:
+		if (parse_uint(arg, &n))
+			return -EINVAL;
+		o->has_slot = true;
+		o->slot = n;
+		break;
+	case OPT_PLAINTEXT:
+		if (o->n_plaintext == CLI_MULTI_MAX)
+			return -E2BIG;
+		o->plaintext[o->n_plaintext++] = arg;
+		break;
+	case OPT_SAMPLES:
+		if (parse_uint(arg, &n))
+			return -EINVAL;
+		/* 0 is out of range, as anything above the maximum */
+		o->samples = n ? n : UINT_MAX;
+		break;
+	case OPT_SCAN:
+		if (o->n_scan == CLI_MULTI_MAX)
+			return -E2BIG;
+		o->scan[o->n_scan++] = arg;
+		break;
+	case OPT_FORCE:
+		o->force = true;
+		break;
+	case OPT_TO_DIR:
+		o->to_dir = arg;
+		break;
+	case OPT_REENCRYPT:
+		o->reencrypt = true;
+		break;
 	}
 	return 0;
 }
@@ -343,7 +518,12 @@ static int run_command(const char *prefix, const struct cli_command *c,
 		if (id == '?')
 			return usage_error(prefix, c, "unknown option '%s'",
 					   argv[optind - 1]);
-		if (set_option(&o, id, optarg))
+		r = set_option(&o, id, optarg);
+		if (r == -E2BIG)
+			return usage_error(prefix, c,
+					   "--%s may be given at most %d times",
+					   cli_options[id].name, CLI_MULTI_MAX);
+		if (r)
 			return usage_error(prefix, c,
 					   "'%s' is not a number", optarg);
 	}
@@ -453,6 +633,9 @@ int cli_main(int argc, char **argv)
 				   "no command '%s'; see 'envcryptctl help'",
 				   argv[1]);
 	r = ec_secmem_init();
+	/* a broken host policy refuses every command but help */
+	if (!r && strcmp(c->name, "help"))
+		r = ec_policy_load();
 	if (r) {
 		fprintf(stderr, "%s: %s\n", PROG, ec_err_msg());
 		return ec_exit_code(r);

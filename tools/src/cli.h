@@ -23,10 +23,25 @@ enum cli_opt {
 	OPT_SPEC,
 	OPT_ALIAS,
 	OPT_DAYS,
+	OPT_ON_REVOKE,
+	OPT_REFRESH,
+	OPT_INTERVAL,
+	OPT_ONCE,
+	OPT_ROTATE,
+	OPT_SLOT,
+	OPT_PLAINTEXT,
+	OPT_SAMPLES,
+	OPT_SCAN,
+	OPT_FORCE,
+	OPT_TO_DIR,
+	OPT_REENCRYPT,
 	OPT_COUNT
 };
 
 #define BIT(o)		(1u << (o))
+
+/* How many times a repeatable option (--plaintext, --scan) may be given. */
+#define CLI_MULTI_MAX	16
 
 /* Parsed options (unset: NULL, 0, false). */
 struct cli_opts {
@@ -42,6 +57,22 @@ struct cli_opts {
 	const char *spec;
 	const char *alias;
 	unsigned int days;
+	const char *on_revoke;		/* open: queue or error */
+	bool refresh;			/* open --refresh NAME */
+	unsigned int interval;		/* watch: seconds */
+	bool interval_set;
+	bool once;
+	bool rotate;			/* rewrap */
+	bool has_slot;			/* --slot given */
+	unsigned int slot;
+	const char *plaintext[CLI_MULTI_MAX];	/* verify-at-rest */
+	unsigned int n_plaintext;
+	unsigned int samples;
+	const char *scan[CLI_MULTI_MAX];	/* kms usage */
+	unsigned int n_scan;
+	bool force;			/* kms disable-key, schedule-deletion */
+	const char *to_dir;		/* convert: several sources */
+	bool reencrypt;			/* copy */
 };
 
 struct cli_command {
@@ -77,6 +108,35 @@ int cmd_close(const struct cli_opts *o, int argc, char **argv);
 int cmd_status(const struct cli_opts *o, int argc, char **argv);
 int cmd_dump(const struct cli_opts *o, int argc, char **argv);
 int cmd_list(const struct cli_opts *o, int argc, char **argv);
+
+/* Revoke, refresh, watch (cmd-revoke.c). */
+int cmd_revoke(const struct cli_opts *o, int argc, char **argv);
+int cmd_refresh(const struct cli_opts *o, int argc, char **argv);
+int cmd_watch(const struct cli_opts *o, int argc, char **argv);
+/* open's --on-revoke: *error for "error"; -EINVAL for other words. */
+int cli_on_revoke(const struct cli_opts *o, bool *error);
+
+/* Wrap slots: rewrap, share, unshare (cmd-slots.c). */
+int cmd_rewrap(const struct cli_opts *o, int argc, char **argv);
+int cmd_share(const struct cli_opts *o, int argc, char **argv);
+int cmd_unshare(const struct cli_opts *o, int argc, char **argv);
+
+/* Whole images: convert, copy, snapshot (cmd-image.c). */
+int cmd_convert(const struct cli_opts *o, int argc, char **argv);
+int cmd_copy(const struct cli_opts *o, int argc, char **argv);
+int cmd_snapshot(const struct cli_opts *o, int argc, char **argv);
+
+/* verify-at-rest (cmd-verify.c). */
+int cmd_verify_at_rest(const struct cli_opts *o, int argc, char **argv);
+
+/*
+ * kms usage, and the guard of disable-key and schedule-deletion
+ * (cmd-usage.c): -EBUSY listing the volumes CMK @key wraps, unless
+ * --force (then audited as "force-key-change").
+ */
+int cmd_kms_usage(const struct cli_opts *o, int argc, char **argv);
+int cli_key_in_use_guard(const struct cli_opts *o, const char *key,
+			 const char *what);
 
 /* KMS commands (cmd-kms.c). */
 int cmd_kms_create_key(const struct cli_opts *o, int argc, char **argv);

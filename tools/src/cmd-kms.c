@@ -172,7 +172,12 @@ int cmd_kms_enable_key(const struct cli_opts *o, int argc, char **argv)
 
 int cmd_kms_disable_key(const struct cli_opts *o, int argc, char **argv)
 {
+	int r;
+
 	(void)argc;
+	r = cli_key_in_use_guard(o, argv[0], "disable-key");
+	if (r)
+		return r;
 	return key_command(o, argv[0], ec_kms_disable_key);
 }
 
@@ -198,6 +203,9 @@ int cmd_kms_schedule_deletion(const struct cli_opts *o, int argc,
 	(void)argc;
 	if (!o->days)
 		return ec_err_set(-EINVAL, "kms schedule-deletion: give --days 7..30");
+	r = cli_key_in_use_guard(o, argv[0], "schedule-deletion");
+	if (r)
+		return r;
 	r = ec_kms_open(o->kms, &kms);
 	if (r)
 		return r;

@@ -116,6 +116,11 @@ int cmd_open(const struct cli_opts *o, int argc, char **argv)
 	const struct ec_wrap_slot *s;
 	int r;
 
+	if (o->refresh)
+		return cmd_refresh(o, argc, argv);
+	r = cli_on_revoke(o, &p.on_revoke_error);
+	if (r)
+		return r;
 	if (argc < 2 && !o->verify_only)
 		return ec_err_set(-EINVAL, "open: give a NAME for the device (or --verify-only)");
 	res = malloc(sizeof(*res));
@@ -195,8 +200,12 @@ int cmd_status(const struct cli_opts *o, int argc, char **argv)
 	printf("device:       %s\n", st->device);
 	printf("data offset:  %" PRIu64 " bytes\n", st->data_offset);
 	printf("size:         %" PRIu64 " sectors\n", st->dm.length);
+	printf("on revoke:    %s\n",
+	       strstr(st->dm.table, ENVCRYPT_OPT_ON_KEY_WIPE "error") ?
+	       "error (I/O fails with EIO)" : "queue (I/O waits)");
 	if (!st->key_loaded)
-		printf("key:          none (wiped: I/O waits or fails)\n");
+		printf("key:          none (revoked: 'envcryptctl open --refresh %s' loads it again)\n",
+		       st->name);
 	else if (!st->have_header)
 		printf("key:          loaded, kcv %s (header not readable)\n",
 		       st->kcv);

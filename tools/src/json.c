@@ -110,6 +110,18 @@ void json_bool(struct json *j, const char *key, bool value)
 	fputs(value ? "true" : "false", j->f);
 }
 
+void json_double(struct json *j, const char *key, double value,
+		 int decimals)
+{
+	json_member(j, key);
+	if (value != value || value - value != 0)	/* NaN, infinite */
+		fputs("null", j->f);
+	else if (decimals >= 0)
+		fprintf(j->f, "%.*f", decimals, value);
+	else
+		fprintf(j->f, "%.*g", -decimals, value);
+}
+
 void json_hex(struct json *j, const char *key, const uint8_t *data,
 	      size_t len)
 {

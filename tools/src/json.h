@@ -26,6 +26,9 @@ void json_array_end(struct json *j);
 void json_string(struct json *j, const char *key, const char *value);
 void json_int(struct json *j, const char *key, int64_t value);
 void json_bool(struct json *j, const char *key, bool value);
+/* A number with @decimals digits after the point ("%.*g" when < 0). */
+void json_double(struct json *j, const char *key, double value,
+		 int decimals);
 /* Binary as lowercase hex. */
 void json_hex(struct json *j, const char *key, const uint8_t *data,
 	      size_t len);

@@ -75,7 +75,8 @@ echo "lines with the record on the raw disk:     $raw"
 run envcryptctl close db
 
 step "Disable the CMK: the disk can no longer be opened"
-run envcryptctl kms disable-key alias/db
+# the volume registry knows the disk uses the key: --force
+run envcryptctl kms disable-key alias/db --force
 rc=0
 envcryptctl open $DISK db || rc=$?
 echo "exit code $rc (3: the CMK is not usable)"

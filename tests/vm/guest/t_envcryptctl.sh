@@ -128,7 +128,7 @@ test_open_fails_when_cmk_disabled() {
 	ctl kms create-key --spec AES_256 --alias db || fail "$(cat ctl.out)"
 	id=$(sed -n 's/^id: *//p' ctl.out)
 	ctl format disk.img --key alias/db --yes || fail "$(cat ctl.out)"
-	ctl kms disable-key alias/db || fail "$(cat ctl.out)"
+	ctl kms disable-key alias/db --force || fail "$(cat ctl.out)"
 	ctl_rc 3 open disk.img v
 	out_has "disk.img: CMK $id (alias/db) is Disabled in local KMS $T/kms"
 	out_has "enable it to open this volume"
@@ -144,7 +144,7 @@ test_open_fails_when_cmk_pending_deletion() {
 	truncate -s 8M disk.img
 	ctl kms create-key --spec SM4 --alias gone || fail "$(cat ctl.out)"
 	ctl format disk.img --key alias/gone --yes || fail "$(cat ctl.out)"
-	ctl kms schedule-deletion alias/gone --days 7 || fail "$(cat ctl.out)"
+	ctl kms schedule-deletion alias/gone --days 7 --force || fail "$(cat ctl.out)"
 	ctl_rc 3 open disk.img v
 	out_has "PendingDeletion"
 }

@@ -110,7 +110,7 @@ test_pkcs11_disabled_cmk_refuses_open() {
 	ctl_rc 0 kms create-key --kms "$URI" --spec AES_256 --alias db
 	id=$(sed -n 's/^id: *//p' ctl.out)
 	ctl_rc 0 format disk.img --kms "$URI" --key alias/db --yes
-	ctl_rc 0 kms disable-key --kms "$URI" alias/db
+	ctl_rc 0 kms disable-key --kms "$URI" alias/db --force
 	ctl_rc 3 open disk.img v
 	out_has "disk.img: CMK $id (alias/db) is Disabled on PKCS#11 token 'envcrypt'; enable it to open this volume"
 	[ -z "$(dm_names)" ] || fail "a device was created"

@@ -205,3 +205,23 @@ test_snapshot_closed() {
 	ctl_rc 6 snapshot vol snap
 	out_has "envcryptctl: snap: the file exists"
 }
+
+# a 512-byte-sector volume whose data is not whole 4096-byte sectors, into
+# 4096-byte sectors: the last sector grows, nothing is cut off
+test_copy_reencrypt_to_bigger_sectors_keeps_the_tail() {
+	local size
+
+	setup_keys
+	plain src 3000
+	printf 'tail' >>src
+	size=$(stat -c %s src)
+	ctl_rc 0 convert src vol --key alias/a --sector-size 512
+	ctl_rc 0 copy vol cp --key alias/b --reencrypt --sector-size 4096
+	out_has "aes-xts-plain64, sector size 4096"
+	assert_eq $((1048576 + (size + 4095) / 4096 * 4096)) \
+		"$(stat -c %s cp)" "size of cp"
+	ctl_rc 0 open --verify-only cp
+	assert_eq "$(sha src)" "$(digest cp "$size")" "plaintext of cp"
+	ctl_rc 1 copy vol cp2 --key alias/b --sector-size 4096
+	out_has "envcryptctl: copy: --sector-size needs --reencrypt (without it the data is copied as ciphertext)"
+}

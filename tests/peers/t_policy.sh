@@ -84,3 +84,16 @@ test_service_key_needs_cmk() {
 	# volumes the service key wraps already still open
 	ctl_rc 0 open --verify-only old
 }
+
+test_convert_refused() {
+	export ENVCRYPT_KMS_DIR=$T/kms
+	ctl_rc 0 kms create-key --spec AES_256 --alias db
+	head -c 2097152 /dev/urandom >plain.img
+	policy "convert = refuse"
+	ctl_rc 2 convert plain.img enc.img --key alias/db
+	out_has "plain.img: converting an unencrypted image is refused by the host policy ($T/policy.conf:1: convert = refuse)"
+	[ ! -e enc.img ] || fail "a destination was left behind"
+	policy "convert = allow"
+	ctl_rc 0 convert plain.img enc.img --key alias/db
+	ctl_rc 0 open --verify-only enc.img
+}

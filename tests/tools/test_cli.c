@@ -53,28 +53,7 @@ static int teardown(void **state)
 }
 
 /* run(f, "arg", ..., NULL): cli_main on those arguments; output kept */
-static int run(struct fixture *f, ...)
-{
-	char *argv[32] = { "envcryptctl" };
-	int argc = 1, rc;
-	va_list ap;
-
-	va_start(ap, f);
-	while ((argv[argc] = va_arg(ap, char *)))
-		argc++;
-	va_end(ap);
-	free(f->out);
-	free(f->err);
-	capture_begin();
-	rc = cli_main(argc, argv);
-	capture_end(&f->out, &f->err);
-	return rc;
-}
-
-#define assert_has(text, what) do { \
-	if (!strstr((text), (what))) \
-		fail_msg("missing '%s' in:\n%s", (what), (text)); \
-} while (0)
+#define run(f, ...) run_cli(&(f)->out, &(f)->err, __VA_ARGS__)
 
 static void test_no_arguments_is_usage_error(void **state)
 {

@@ -53,8 +53,7 @@ static int setup(void **state)
 	struct ec_kms *kms;
 	char *kdir;
 
-	(void)state;
-	dir = scratch_dir();
+	*state = dir = scratch_dir();
 	kdir = path_in(dir, "kms");
 	setenv("ENVCRYPT_KMS_DIR", kdir, 1);
 	setenv("ENVCRYPT_AUDIT_LOG", "off", 1);
@@ -65,14 +64,6 @@ static int setup(void **state)
 	assert_int_equal(ec_kms_create_key(kms, EC_SPEC_AES_256, "img",
 					   &info), 0);
 	ec_kms_close(kms);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	rm_tree(dir);
-	free(dir);
 	return 0;
 }
 
@@ -167,5 +158,5 @@ int main(void)
 		cmocka_unit_test(test_convert_resumes),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, scratch_teardown);
 }

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include "cli.h"
 #include "dm.h"
 #include "error.h"
+#include "fake-kernel.h"
 #include "keyring.h"
 #include "kms.h"
 #include "revoke.h"
@@ -46,12 +48,6 @@ struct fake_dev {
 
 static struct {
 	struct fake_dev dev[NDEV];
-	/* the process keyring: one logon key at a time */
-	bool kr_present;
-	char kr_desc[128];
-	uint8_t kr_key[64];
-	size_t kr_len;
-	int32_t dropped;
 	/* counts and forced failures */
 	int suspends, resumes, messages;
 	int wipe_result;		/* "key wipe" fails with this */
@@ -114,6 +110,10 @@ int __wrap_ec_dm_list(char ***names, size_t *n)
 	return 0;
 }
 
+/* a signal raised by the next suspend, and when it was taken */
+static int suspend_raises;
+static volatile sig_atomic_t resumes_at_signal = -1;
+
 int __wrap_ec_dm_suspend(const char *name);
 int __wrap_ec_dm_suspend(const char *name)
 {
@@ -122,6 +122,8 @@ int __wrap_ec_dm_suspend(const char *name)
 	assert_non_null(d);
 	fake.suspends++;
 	d->suspended = true;
+	if (suspend_raises)
+		raise(suspend_raises);
 	return 0;
 }
 
@@ -162,41 +164,14 @@ int __wrap_ec_dm_message(const char *name, const char *msg)
 	/* key set :<size>:logon:<desc>, the same reference as the table */
 	snprintf(want, sizeof(want), "key set %s", d->key_ref);
 	assert_string_equal(msg, want);
-	assert_true(fake.kr_present);
+	assert_true(fake_kernel.key_present);
 	assert_string_equal(d->key_ref + strlen(d->key_ref) -
-			    strlen(fake.kr_desc), fake.kr_desc);
-	ec_kcv(fake.kr_key, fake.kr_len, kcv);
+			    strlen(fake_kernel.key_desc), fake_kernel.key_desc);
+	ec_kcv(fake_kernel.key, fake_kernel.key_len, kcv);
 	if (fake.kcv_corrupt)
 		kcv[0] ^= 1;
 	memcpy(d->kcv, kcv, sizeof(d->kcv));
 	d->key = true;
-	return 0;
-}
-
-key_serial_t __wrap_add_key(const char *type, const char *desc,
-			    const void *payload, size_t plen,
-			    key_serial_t ring);
-key_serial_t __wrap_add_key(const char *type, const char *desc,
-			    const void *payload, size_t plen,
-			    key_serial_t ring)
-{
-	assert_string_equal(type, "logon");
-	assert_int_equal(ring, KEY_SPEC_PROCESS_KEYRING);
-	assert_false(fake.kr_present);
-	assert_true(plen <= sizeof(fake.kr_key));
-	snprintf(fake.kr_desc, sizeof(fake.kr_desc), "%s", desc);
-	memcpy(fake.kr_key, payload, plen);
-	fake.kr_len = plen;
-	fake.kr_present = true;
-	return 4242;
-}
-
-int __wrap_ec_keyring_drop(int32_t serial);
-int __wrap_ec_keyring_drop(int32_t serial)
-{
-	assert_int_equal(serial, 4242);
-	fake.kr_present = false;
-	fake.dropped = serial;
 	return 0;
 }
 
@@ -222,29 +197,6 @@ int __wrap_ec_kms_describe_key(struct ec_kms *kms, const char *key,
 		return ec_err_set(fake.describe_fail, "KMS at %s: connection refused",
 				  kms->uri);
 	return __real_ec_kms_describe_key(kms, key, info);
-}
-
-/* open's kernel side, for the table line --on-revoke writes */
-int __wrap_ec_loop_attach(const char *path, bool readonly, int *loop_fd,
-			  char *loop, size_t loop_size, uint32_t *major_nr,
-			  uint32_t *minor_nr);
-int __wrap_ec_loop_attach(const char *path, bool readonly, int *loop_fd,
-			  char *loop, size_t loop_size, uint32_t *major_nr,
-			  uint32_t *minor_nr)
-{
-	(void)path;
-	(void)readonly;
-	*loop_fd = open("/dev/null", O_RDONLY);
-	snprintf(loop, loop_size, "/dev/loop7");
-	*major_nr = 7;
-	*minor_nr = 0;
-	return 0;
-}
-
-int __wrap_ec_dm_load_target(void);
-int __wrap_ec_dm_load_target(void)
-{
-	return 0;
 }
 
 int __wrap_ec_dm_create(const char *name, const char *dm_uuid,
@@ -330,6 +282,7 @@ static int setup(void **state)
 	int i;
 
 	memset(&fake, 0, sizeof(fake));
+	memset(&fake_kernel, 0, sizeof(fake_kernel));
 	f->dir = scratch_dir();
 	assert_true(asprintf(&f->kms, "local:%s/kms", f->dir) > 0);
 	for (i = 0; i < NDEV; i++) {
@@ -376,34 +329,8 @@ static char *audit_text(struct fixture *f)
 	return buf;
 }
 
-#define assert_has(text, what) do { \
-	if (!strstr((text), (what))) \
-		fail_msg("missing '%s' in:\n%s", (what), (text)); \
-} while (0)
-
-#define assert_lacks(text, what) do { \
-	if (strstr((text), (what))) \
-		fail_msg("unexpected '%s' in:\n%s", (what), (text)); \
-} while (0)
-
 /* run(f, "arg", ..., NULL): cli_main on those arguments; output kept */
-static int run(struct fixture *f, ...)
-{
-	char *argv[32] = { "envcryptctl" };
-	int argc = 1, rc;
-	va_list ap;
-
-	va_start(ap, f);
-	while ((argv[argc] = va_arg(ap, char *)))
-		argc++;
-	va_end(ap);
-	free(f->out);
-	free(f->err);
-	capture_begin();
-	rc = cli_main(argc, argv);
-	capture_end(&f->out, &f->err);
-	return rc;
-}
+#define run(f, ...) run_cli(&(f)->out, &(f)->err, __VA_ARGS__)
 
 static void ignore_event(const struct ec_watch_event *ev, void *arg)
 {
@@ -620,8 +547,8 @@ static void test_refresh_loads_the_key_and_resumes(void **state)
 	snprintf(want, sizeof(want), "key set :64:logon:envcrypt:%s",
 		 f->uuid[0]);
 	assert_string_equal(fake.last_msg, want);
-	assert_false(fake.kr_present);
-	assert_int_equal(fake.dropped, 4242);
+	assert_false(fake_kernel.key_present);
+	assert_int_equal(fake_kernel.dropped, 4242);
 	snprintf(want, sizeof(want), "\"op\":\"refresh\",\"volume\":\"%s\",\"device\":\"vol0\",\"cmk\":\"%s\"",
 		 f->uuid[0], f->cmk[0]);
 	assert_has(audit_text(f), want);
@@ -693,7 +620,7 @@ static void test_refresh_refused_while_cmk_disabled(void **state)
 	assert_false(fake.dev[0].key);
 	assert_true(fake.dev[0].suspended);
 	assert_int_equal(fake.messages, 1);
-	assert_false(fake.kr_present);
+	assert_false(fake_kernel.key_present);
 	assert_has(audit_text(f), "\"op\":\"refresh\"");
 	assert_has(audit_text(f), "\"error\":\"EKEYREVOKED\"");
 }
@@ -741,7 +668,7 @@ static void test_refresh_refuses_a_kernel_kcv_that_differs(void **state)
 	assert_string_equal(fake.last_msg, "key wipe");
 	assert_false(fake.dev[0].key);
 	assert_false(fake.dev[0].suspended);
-	assert_false(fake.kr_present);
+	assert_false(fake_kernel.key_present);
 }
 
 static void test_refresh_refuses_a_header_of_another_volume(void **state)
@@ -916,6 +843,59 @@ static void test_watch_interval_range(void **state)
 	assert_has(f->err, "'x' is not a number");
 }
 
+/* A signal during suspend ... resume is only taken after the resume. */
+static void note_signal(int sig)
+{
+	(void)sig;
+	resumes_at_signal = fake.resumes;
+}
+
+static void test_signals_wait_for_the_resume(void **state)
+{
+	struct fixture *f = *state;
+	struct sigaction sa = { .sa_handler = note_signal }, old_int, old_term;
+	struct ec_revoke_result rres;
+	struct ec_refresh_result res;
+
+	assert_int_equal(sigaction(SIGINT, &sa, &old_int), 0);
+	assert_int_equal(sigaction(SIGTERM, &sa, &old_term), 0);
+	open_volume(f, 0, true);
+	resumes_at_signal = -1;
+	suspend_raises = SIGINT;
+	assert_int_equal(ec_volume_revoke("vol0", NULL, &rres), 0);
+	assert_int_equal(resumes_at_signal, 1);
+	resumes_at_signal = -1;
+	suspend_raises = SIGTERM;
+	assert_int_equal(ec_volume_refresh("vol0", &res), 0);
+	suspend_raises = 0;
+	assert_int_equal(resumes_at_signal, 2);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+}
+
+/* A wrong key that cannot be wiped again is never resumed. */
+static void test_refresh_keeps_a_wrong_key_suspended(void **state)
+{
+	struct fixture *f = *state;
+	struct ec_revoke_result rres;
+	struct ec_refresh_result res;
+	char want[512], kcv[8];
+
+	open_volume(f, 0, true);
+	assert_int_equal(ec_volume_revoke("vol0", NULL, &rres), 0);
+	fake.kcv_corrupt = true;
+	fake.wipe_result = -EIO;
+	assert_int_equal(ec_volume_refresh("vol0", &res), -EBADMSG);
+	snprintf(kcv, sizeof(kcv), "%02x%02x%02x", f->hdr[0].kcv[0] ^ 1,
+		 f->hdr[0].kcv[1], f->hdr[0].kcv[2]);
+	snprintf(want, sizeof(want), "vol0: the kernel's key check value '%s' differs from the header's '%02x%02x%02x' after key set; wiping the key again failed too (device-mapper message of 'vol0' failed: Input/output error), so the device stays suspended: close the volume",
+		 kcv, f->hdr[0].kcv[0], f->hdr[0].kcv[1], f->hdr[0].kcv[2]);
+	assert_string_equal(ec_err_msg(), want);
+	assert_true(fake.dev[0].suspended);
+	assert_int_equal(fake.resumes, 1);	/* the revoke's only */
+	assert_false(fake_kernel.key_present);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -938,6 +918,8 @@ int main(void)
 		T(test_refresh_refuses_a_key_the_header_does_not_match),
 		T(test_refresh_refuses_a_kernel_kcv_that_differs),
 		T(test_refresh_refuses_a_header_of_another_volume),
+		T(test_signals_wait_for_the_resume),
+		T(test_refresh_keeps_a_wrong_key_suspended),
 		T(test_watch_revokes_only_volumes_whose_cmk_is_unusable),
 		T(test_watch_revokes_pending_deletion_and_not_found),
 		T(test_watch_keeps_volumes_it_cannot_check),

@@ -817,6 +817,42 @@ static void test_crash_unshare(void **state)
 	crash_every_write(f, OP_UNSHARE);
 }
 
+/*
+ * Copy 1 damaged by an earlier interruption: a change that is interrupted
+ * while it writes copy 0 must not leave the volume without a whole copy.
+ */
+static void test_crash_with_copy_1_damaged(void **state)
+{
+	static uint8_t saved[EC_HDR_COPIES * EC_HDR_COPY_SIZE];
+	struct fixture *f = *state;
+	struct ec_header_load load;
+	struct ec_header hdr;
+	int fd, n, r;
+
+	crash_setup(f);
+	save_header(f, saved, sizeof(saved));
+	memset(saved + EC_HDR_COPY_SIZE + 100, 0x5a, 64);
+	for (n = 1; ; n++) {
+		restore_header(f, saved, sizeof(saved));
+		fault_set(f->image, FAULT_TORN, n);
+		r = run_op(f, OP_SHARE);
+		fault.mode = FAULT_NONE;
+		if (!fault.hit) {
+			assert_int_equal(r, 0);
+			break;
+		}
+		assert_int_not_equal(r, 0);
+		opens(f);
+	}
+	fd = open(f->image, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(ec_header_read(fd, &hdr, &load), 0);
+	close(fd);
+	assert_int_equal(load.copy[0], EC_COPY_OK);
+	assert_int_equal(load.copy[1], EC_COPY_OK);
+	assert_true(hdr.slots[2].active);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -838,6 +874,7 @@ int main(void)
 		T(test_crash_rotate),
 		T(test_crash_share),
 		T(test_crash_unshare),
+		T(test_crash_with_copy_1_damaged),
 #undef T
 	};
 

@@ -670,17 +670,8 @@ static void test_bad_params(void **state)
 
 static int setup(void **state)
 {
-	(void)state;
-	dir = scratch_dir();
+	*state = dir = scratch_dir();
 	make_pki();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	rm_tree(dir);
-	free(dir);
 	return 0;
 }
 
@@ -704,5 +695,5 @@ int main(void)
 		cmocka_unit_test(test_bad_params),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, scratch_teardown);
 }

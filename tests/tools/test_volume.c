@@ -19,6 +19,7 @@
 #include "blockdev.h"
 #include "dm.h"
 #include "error.h"
+#include "fake-kernel.h"
 #include "keyring.h"
 #include "kms.h"
 #include "tools-util.h"
@@ -26,68 +27,13 @@
 
 /* What the fakes saw, and what they should do. */
 static struct {
-	int add_key_errno;		/* add_key fails with this */
 	int dm_create_result;
 	int rand_fails;
-	int32_t added, dropped;
-	char desc[128];
-	uint8_t key[64];
-	size_t key_len;
 	char dm_name[64], dm_uuid[128], params[512];
 	uint64_t sectors;
 	bool readonly;
 	int creates;
 } fake;
-
-int __wrap_ec_loop_attach(const char *path, bool readonly, int *loop_fd,
-			  char *loop, size_t loop_size, uint32_t *major_nr,
-			  uint32_t *minor_nr);
-int __wrap_ec_loop_attach(const char *path, bool readonly, int *loop_fd,
-			  char *loop, size_t loop_size, uint32_t *major_nr,
-			  uint32_t *minor_nr)
-{
-	(void)path;
-	(void)readonly;
-	*loop_fd = open("/dev/null", O_RDONLY);
-	snprintf(loop, loop_size, "/dev/loop7");
-	*major_nr = 7;
-	*minor_nr = 7;
-	return 0;
-}
-
-int __wrap_ec_dm_load_target(void);
-int __wrap_ec_dm_load_target(void)
-{
-	return 0;
-}
-
-key_serial_t __wrap_add_key(const char *type, const char *desc,
-			    const void *payload, size_t plen,
-			    key_serial_t ring);
-key_serial_t __wrap_add_key(const char *type, const char *desc,
-			    const void *payload, size_t plen,
-			    key_serial_t ring)
-{
-	assert_string_equal(type, "logon");
-	assert_int_equal(ring, KEY_SPEC_PROCESS_KEYRING);
-	if (fake.add_key_errno) {
-		errno = fake.add_key_errno;
-		return -1;
-	}
-	snprintf(fake.desc, sizeof(fake.desc), "%s", desc);
-	assert_true(plen <= sizeof(fake.key));
-	memcpy(fake.key, payload, plen);
-	fake.key_len = plen;
-	fake.added = 4242;
-	return fake.added;
-}
-
-int __wrap_ec_keyring_drop(int32_t serial);
-int __wrap_ec_keyring_drop(int32_t serial)
-{
-	fake.dropped = serial;
-	return 0;
-}
 
 int __wrap_ec_dm_create(const char *name, const char *dm_uuid,
 			uint64_t sectors, const char *params, bool readonly);
@@ -96,8 +42,8 @@ int __wrap_ec_dm_create(const char *name, const char *dm_uuid,
 {
 	fake.creates++;
 	/* the key is in the keyring exactly while the table is made */
-	assert_int_equal(fake.added, 4242);
-	assert_int_equal(fake.dropped, 0);
+	assert_int_equal(fake_kernel.added, 4242);
+	assert_int_equal(fake_kernel.dropped, 0);
 	snprintf(fake.dm_name, sizeof(fake.dm_name), "%s", name);
 	snprintf(fake.dm_uuid, sizeof(fake.dm_uuid), "%s", dm_uuid);
 	snprintf(fake.params, sizeof(fake.params), "%s", params);
@@ -130,6 +76,8 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	memset(&fake, 0, sizeof(fake));
+	memset(&fake_kernel, 0, sizeof(fake_kernel));
+	fake_kernel.loop_minor = 7;
 	f->dir = scratch_dir();
 	assert_true(asprintf(&f->kms, "local:%s/kms", f->dir) > 0);
 	f->image = path_in(f->dir, "disk.img");
@@ -177,12 +125,12 @@ static void expect_table(struct fixture *f, const struct ec_header *hdr,
 	snprintf(want, sizeof(want), "ENVCRYPT-%s", uuid);
 	assert_string_equal(fake.dm_uuid, want);
 	snprintf(want, sizeof(want), "envcrypt:%s", uuid);
-	assert_string_equal(fake.desc, want);
+	assert_string_equal(fake_kernel.key_desc, want);
 	/* the key handed to the kernel is the data key of the header */
-	assert_int_equal(fake.key_len, ks);
-	ec_kcv(fake.key, fake.key_len, kcv);
+	assert_int_equal(fake_kernel.key_len, ks);
+	ec_kcv(fake_kernel.key, fake_kernel.key_len, kcv);
 	assert_memory_equal(kcv, hdr->kcv, sizeof(kcv));
-	assert_int_equal(fake.dropped, 4242);
+	assert_int_equal(fake_kernel.dropped, 4242);
 }
 
 static void test_open_hands_the_data_key_to_the_table(void **state)
@@ -227,7 +175,7 @@ static void test_open_drops_key_when_dm_create_fails(void **state)
 	format(f, NULL, 0, &hdr);
 	fake.dm_create_result = -EINVAL;
 	assert_int_equal(ec_volume_open(f->image, "vol", &p, &res), -EINVAL);
-	assert_int_equal(fake.dropped, 4242);
+	assert_int_equal(fake_kernel.dropped, 4242);
 	snprintf(want, sizeof(want), "%s: device-mapper create of 'vol' failed: Invalid argument",
 		 f->image);
 	assert_string_equal(ec_err_msg(), want);
@@ -241,7 +189,7 @@ static void test_open_stops_when_keyring_refuses(void **state)
 	struct ec_header hdr;
 
 	format(f, NULL, 0, &hdr);
-	fake.add_key_errno = EDQUOT;
+	fake_kernel.add_key_errno = EDQUOT;
 	assert_int_equal(ec_volume_open(f->image, "vol", &p, &res), -EDQUOT);
 	assert_int_equal(fake.creates, 0);
 	assert_non_null(strstr(ec_err_msg(),
@@ -258,7 +206,7 @@ static void test_verify_only_creates_nothing(void **state)
 	format(f, NULL, 0, &hdr);
 	assert_int_equal(ec_volume_open(f->image, NULL, &p, &res), 0);
 	assert_int_equal(fake.creates, 0);
-	assert_int_equal(fake.added, 0);
+	assert_int_equal(fake_kernel.added, 0);
 }
 
 static void test_invalid_names_are_refused(void **state)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "cli.h"
 #include "tools-util.h"
 
 char *scratch_dir(void)
@@ -38,6 +39,13 @@ static int rm_one(const char *path, const struct stat *st, int flag,
 void rm_tree(const char *dir)
 {
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int scratch_teardown(void **state)
+{
+	rm_tree(*state);
+	free(*state);
+	return 0;
 }
 
 char *path_in(const char *dir, const char *name)
@@ -102,4 +110,22 @@ void capture_end(char **out, char **err)
 	}
 	*out = slurp(capture_file[0]);
 	*err = slurp(capture_file[1]);
+}
+
+int run_cli(char **out, char **err, ...)
+{
+	char *argv[32] = { "envcryptctl" };
+	int argc = 1, rc;
+	va_list ap;
+
+	va_start(ap, err);
+	while ((argv[argc] = va_arg(ap, char *)))
+		argc++;
+	va_end(ap);
+	free(*out);
+	free(*err);
+	capture_begin();
+	rc = cli_main(argc, argv);
+	capture_end(out, err);
+	return rc;
 }

@@ -15,6 +15,7 @@
 
 #include "audit.h"
 #include "error.h"
+#include "json-escape.h"
 
 /*
  * A value is cut at FIELD_MAX bytes; escaped it takes at most six times
@@ -36,31 +37,20 @@ static void put(struct line *l, const char *s, size_t n)
 	l->len += n;
 }
 
+static void put_escaped(void *l, const char *s, size_t n)
+{
+	put(l, s, n);
+}
+
 /* ,"name":"value" with JSON escapes; nothing for a NULL value */
 static void field(struct line *l, const char *name, const char *value)
 {
-	char esc[8];
-	const char *p;
-
 	if (!value)
 		return;
 	put(l, ",\"", 2);
 	put(l, name, strlen(name));
 	put(l, "\":\"", 3);
-	for (p = value; *p && p - value < FIELD_MAX; p++) {
-		unsigned char c = (unsigned char)*p;
-
-		if (c == '"' || c == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char)c;
-			put(l, esc, 2);
-		} else if (c < 0x20 || c == 0x7f) {
-			snprintf(esc, sizeof(esc), "\\u%04x", c);
-			put(l, esc, 6);
-		} else {
-			put(l, p, 1);
-		}
-	}
+	ec_json_escape(value, FIELD_MAX, put_escaped, l);
 	put(l, "\"", 1);
 }
 

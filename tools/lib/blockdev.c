@@ -2,6 +2,7 @@
 /*
  * Opening the device under a volume, and loop devices for image files.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <linux/loop.h>
@@ -14,6 +15,24 @@
 
 #include "blockdev.h"
 #include "error.h"
+
+ssize_t ec_pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = pread(fd, (char *)buf + done, len - done, off + done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		done += n;
+	}
+	return done;
+}
 
 int ec_blockdev_open(const char *path, bool write, bool excl,
 		     struct ec_blockdev *dev)

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct ec_blockdev {
 	int fd;
@@ -24,6 +25,13 @@ struct ec_blockdev {
 int ec_blockdev_open(const char *path, bool write, bool excl,
 		     struct ec_blockdev *dev);
 void ec_blockdev_close(struct ec_blockdev *dev);
+
+/*
+ * pread() @len bytes at @off, again after EINTR and short reads: the
+ * number of bytes read, fewer than @len only at the end of the device or
+ * file, or -errno (no message).
+ */
+ssize_t ec_pread_full(int fd, void *buf, size_t len, uint64_t off);
 
 /*
  * Attach the regular file @path to a free loop device that detaches

@@ -16,6 +16,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "blockdev.h"
 #include "dm-envcrypt.h"
 #include "error.h"
 #include "header.h"
@@ -428,26 +429,6 @@ int ec_header_decode(const uint8_t *buf, unsigned int copy,
 
 /* ---- both copies on a device ----------------------------------------- */
 
-/* Read up to EC_HDR_COPY_SIZE bytes at @offset; returns bytes read. */
-static ssize_t read_copy(int fd, uint8_t *buf, off_t offset)
-{
-	size_t done = 0;
-	ssize_t n;
-
-	while (done < EC_HDR_COPY_SIZE) {
-		n = pread(fd, buf + done, EC_HDR_COPY_SIZE - done,
-			  offset + done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		done += n;
-	}
-	return done;
-}
-
 static int write_copy(int fd, const uint8_t *buf, unsigned int copy)
 {
 	off_t offset = (off_t)copy * EC_HDR_COPY_SIZE;
@@ -525,7 +506,8 @@ int ec_header_read(int fd, struct ec_header *hdr,
 	for (i = 0; i < EC_HDR_COPIES; i++) {
 		uint8_t *buf = bufs + i * EC_HDR_COPY_SIZE;
 
-		n = read_copy(fd, buf, (off_t)i * EC_HDR_COPY_SIZE);
+		n = ec_pread_full(fd, buf, EC_HDR_COPY_SIZE,
+				  (uint64_t)i * EC_HDR_COPY_SIZE);
 		read_err[i] = n < 0 ? (int)n : 0;
 		magic[i] = n >= MAGIC_SIZE &&
 			   !memcmp(buf + OFF_MAGIC, EC_HDR_MAGIC, MAGIC_SIZE);

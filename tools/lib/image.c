@@ -28,7 +28,6 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 
 #include "audit.h"
 #include "blockdev.h"
@@ -275,15 +274,6 @@ static int zero_range(int fd, const char *name, uint64_t from, uint64_t to)
 	return 0;
 }
 
-static int random_uuid(uint8_t uuid[EC_UUID_SIZE])
-{
-	if (RAND_bytes(uuid, EC_UUID_SIZE) != 1)
-		return ec_err_set(-EIO, "the random number generator failed");
-	uuid[6] = (uuid[6] & 0x0f) | 0x40;	/* version 4 */
-	uuid[8] = (uuid[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
-	return 0;
-}
-
 /* The volume on @src: its header, data length, and its dm device. */
 static int src_volume(const char *src, struct ec_blockdev *dev,
 		      struct ec_header *hdr, uint64_t *len, char *dm_name,
@@ -295,16 +285,10 @@ static int src_volume(const char *src, struct ec_blockdev *dev,
 	r = ec_blockdev_open(src, false, false, dev);
 	if (r)
 		return r;
-	r = ec_header_read(dev->fd, hdr, NULL);
-	if (r == -ENODATA)
-		return ec_err_set(r, "%s: not an envcrypt volume (no header); use 'envcryptctl convert' for an unencrypted image",
-				  src);
+	r = ec_volume_read_header(src, dev, hdr, NULL,
+				  "use 'envcryptctl convert' for an unencrypted image");
 	if (r)
-		return ec_err_prefix(r, "%s", src);
-	if (hdr->data_offset > dev->size ||
-	    dev->size - hdr->data_offset < hdr->sector_size)
-		return ec_err_set(-EUCLEAN, "%s: the device (%" PRIu64 " bytes) ends before the header's data offset %" PRIu64,
-				  src, dev->size, hdr->data_offset);
+		return r;
 	*len = (dev->size - hdr->data_offset) / hdr->sector_size *
 	       hdr->sector_size;
 	/* a block device's cache may predate what the volume wrote */
@@ -385,6 +369,18 @@ static int write_volume(struct job *j, struct ec_bulk *b, bool suspend)
 	b->arg = j;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/*
+	 * A source someone else suspended (or a revoked volume) is already
+	 * still: copy it as it is, and leave its resume to them.
+	 */
+	if (suspend) {
+		struct ec_dm_info info;
+
+		r = ec_dm_info(dm_name, &info);
+		if (r)
+			return ec_err_prefix(r, "%s: '%s'", j->src, dm_name);
+		suspend = !info.suspended;
+	}
 	if (suspend) {
 		/* no signal may leave the source suspended */
 		sigemptyset(&block);
@@ -442,6 +438,12 @@ static int start_dest(struct job *j)
 	uint64_t size = j->rec.hdr.data_offset + j->rec.total;
 	int r;
 
+	/* the record lives between the header and the data */
+	if (j->rec.hdr.data_offset < REC_OFF + REC_SIZE)
+		return ec_err_set(-EINVAL, "%s: the data would start at byte %" PRIu64 ", inside the area (bytes %d to %d) that keeps the progress record; only volumes whose data starts at %d or later can be written",
+				  j->dst, (uint64_t)j->rec.hdr.data_offset,
+				  REC_OFF, REC_OFF + REC_SIZE,
+				  REC_OFF + REC_SIZE);
 	r = dest_size(&j->dest, size);
 	if (r)
 		return r;
@@ -631,6 +633,34 @@ out:
 	return job_end(&j, r);
 }
 
+/* ---- copy and snapshot: the source volume --------------------------------- */
+
+/*
+ * Open the source volume of a copy or snapshot (with @closed_only, refuse
+ * one that is open as a dm device) and unwrap its data key into
+ * j->src_dk: the key matches the header, so the new volume will open.
+ */
+static int open_source(struct job *j, bool closed_only)
+{
+	struct ec_image_result *res = j->res;
+	struct ec_header *sh = j->src_hdr;
+	int slot, r;
+
+	r = src_volume(j->src, &j->src_dev, sh, &j->src_len, res->dm_name,
+		       sizeof(res->dm_name));
+	if (r)
+		return r;
+	ec_uuid_format(sh->uuid, res->src_uuid);
+	if (closed_only && res->dm_name[0])
+		return ec_err_set(-EBUSY, "%s: volume %s is open as '%s'; close it first, or use 'envcryptctl snapshot' for a copy of an open volume",
+				  j->src, res->src_uuid, res->dm_name);
+	memcpy(j->rec.src_uuid, sh->uuid, EC_UUID_SIZE);
+	j->rec.src_size = j->src_dev.size;
+	j->src_off = sh->data_offset;
+	return ec_volume_unwrap(j->src, sh, j->src_dk,
+				ec_cipher_key_size(sh->cipher), &slot);
+}
+
 /* ---- copy ---------------------------------------------------------------- */
 
 int ec_image_copy(const char *src, const char *dst,
@@ -642,7 +672,7 @@ int ec_image_copy(const char *src, const char *dst,
 	struct ec_header *h, *sh;
 	size_t dk_len;
 	struct job j;
-	int r, slot;
+	int r;
 
 	r = job_begin(&j, p->reencrypt ? OP_REENCRYPT : OP_COPY, src, dst, p,
 		      res);
@@ -650,23 +680,10 @@ int ec_image_copy(const char *src, const char *dst,
 		goto out;
 	sh = j.src_hdr;
 	h = &j.rec.hdr;
-	r = src_volume(src, &j.src_dev, sh, &j.src_len, res->dm_name,
-		       sizeof(res->dm_name));
+	r = open_source(&j, true);
 	if (r)
 		goto out;
-	ec_uuid_format(sh->uuid, res->src_uuid);
-	if (res->dm_name[0]) {
-		r = ec_err_set(-EBUSY, "%s: volume %s is open as '%s'; close it first, or use 'envcryptctl snapshot' for a copy of an open volume",
-			       src, res->src_uuid, res->dm_name);
-		goto out;
-	}
-	memcpy(j.rec.src_uuid, sh->uuid, EC_UUID_SIZE);
-	j.rec.src_size = j.src_dev.size;
-	j.src_off = sh->data_offset;
 	dk_len = ec_cipher_key_size(sh->cipher);
-	r = ec_volume_unwrap(src, sh, j.src_dk, dk_len, &slot);
-	if (r)
-		goto out;
 	r = open_dest(&j);
 	if (r < 0)
 		goto out;
@@ -683,7 +700,9 @@ int ec_image_copy(const char *src, const char *dst,
 		r = ec_volume_new_header(dst, &fmt, h, j.dk, p->reencrypt);
 		if (r)
 			goto out;
-		j.rec.total = j.src_len;
+		/* whole sectors of the new size: the last one may be longer */
+		j.rec.total = (j.src_len + h->sector_size - 1) /
+			      h->sector_size * h->sector_size;
 		r = start_dest(&j);
 		if (r)
 			goto out;
@@ -741,7 +760,7 @@ int ec_image_snapshot(const char *src, const char *dst,
 	struct ec_bulk b = { 0 };
 	struct ec_header *h, *sh;
 	char first[EC_ERR_MAX] = "";
-	int i, r, slot, first_r = 0, bound = 0;
+	int i, r, first_r = 0, bound = 0;
 	size_t dk_len;
 	struct job j;
 
@@ -750,24 +769,15 @@ int ec_image_snapshot(const char *src, const char *dst,
 		goto out;
 	sh = j.src_hdr;
 	h = &j.rec.hdr;
-	r = src_volume(src, &j.src_dev, sh, &j.src_len, res->dm_name,
-		       sizeof(res->dm_name));
+	r = open_source(&j, false);
 	if (r)
 		goto out;
-	ec_uuid_format(sh->uuid, res->src_uuid);
-	memcpy(j.rec.src_uuid, sh->uuid, EC_UUID_SIZE);
-	j.rec.src_size = j.src_dev.size;
-	j.src_off = sh->data_offset;
 	dk_len = ec_cipher_key_size(sh->cipher);
-	/* the data key matches the header: the copy will open */
-	r = ec_volume_unwrap(src, sh, j.src_dk, dk_len, &slot);
-	if (r)
-		goto out;
 
 	*h = *sh;
 	h->seq = 0;
 	h->created = time(NULL);
-	r = random_uuid(h->uuid);
+	r = ec_volume_new_uuid(h->uuid);
 	if (r)
 		goto out;
 	for (i = 0; i < EC_HDR_SLOTS; i++) {

@@ -5,18 +5,20 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "blockdev.h"
 #include "error.h"
+#include "json-escape.h"
 #include "json-read.h"
 #include "registry.h"
+#include "statefile.h"
 
 const char *ec_registry_path(void)
 {
@@ -64,32 +66,21 @@ static void put_str(struct line *l, const char *s)
 	put(l, s, strlen(s));
 }
 
+static void put_escaped(void *l, const char *s, size_t n)
+{
+	put(l, s, n);
+}
+
 /* "name":"value" with JSON escapes (a leading comma when @comma) */
 static void put_field(struct line *l, bool comma, const char *name,
 		      const char *value)
 {
-	char esc[8];
-	const char *p;
-
 	if (comma)
 		put(l, ",", 1);
 	put(l, "\"", 1);
 	put_str(l, name);
 	put(l, "\":\"", 3);
-	for (p = value; *p; p++) {
-		unsigned char c = (unsigned char)*p;
-
-		if (c == '"' || c == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char)c;
-			put(l, esc, 2);
-		} else if (c < 0x20 || c == 0x7f) {
-			snprintf(esc, sizeof(esc), "\\u%04x", c);
-			put(l, esc, 6);
-		} else {
-			put(l, p, 1);
-		}
-	}
+	ec_json_escape(value, SIZE_MAX, put_escaped, l);
 	put(l, "\"", 1);
 }
 
@@ -354,45 +345,6 @@ static void make_parent(const char *path)
 	mkdir(dir, 0700);
 }
 
-static int fsync_parent(const char *path)
-{
-	char dir[PATH_MAX];
-	char *s;
-	int fd, r = 0;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	s = strrchr(dir, '/');
-	if (!s)
-		snprintf(dir, sizeof(dir), ".");
-	else if (s == dir)
-		dir[1] = '\0';
-	else
-		*s = '\0';
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* What the rewrite keeps of the old file, and the new line. */
 struct rewrite_ctx {
 	const struct ec_registry_entry *add;
@@ -428,7 +380,7 @@ static int rewrite(const char *path, const struct ec_registry_entry *add)
 	char tmp[PATH_MAX + 8];
 	char *text, *line;
 	size_t len;
-	int fd, r;
+	int r;
 
 	r = read_file(path, &text, &len);
 	if (r)
@@ -447,29 +399,7 @@ static int rewrite(const char *path, const struct ec_registry_entry *add)
 		goto out;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-		  0600);
-	if (fd < 0) {
-		r = ec_err_set(-errno, "cannot create %s: %s", tmp,
-			       strerror(errno));
-		goto out;
-	}
-	r = write_all(fd, c.out.buf, c.out.len);
-	if (!r && fsync(fd) < 0)
-		r = -errno;
-	if (close(fd) < 0 && !r)
-		r = -errno;
-	if (!r && rename(tmp, path) < 0)
-		r = -errno;
-	if (r) {
-		ec_err_set(r, "cannot write %s: %s", path, strerror(-r));
-		unlink(tmp);
-		goto out;
-	}
-	r = fsync_parent(path);
-	if (r)
-		ec_err_set(r, "cannot sync the directory of %s: %s", path,
-			   strerror(-r));
+	r = ec_statefile_replace(path, tmp, 0600, c.out.buf, c.out.len, NULL);
 out:
 	free(c.out.buf);
 	return r;
@@ -545,23 +475,11 @@ static int note(const char *path, const char *device,
 
 	make_parent(path);
 	snprintf(lock, sizeof(lock), "%s.lock", path);
-	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		r = ec_err_set(-errno, "cannot open %s: %s", lock,
-			       strerror(errno));
-		free(e);
-		return r;
-	}
-	while (flock(fd, LOCK_EX) < 0) {
-		if (errno == EINTR)
-			continue;
-		r = ec_err_set(-errno, "cannot lock %s: %s", lock,
-			       strerror(errno));
-		break;
-	}
-	if (!r)
+	r = ec_statefile_lock(lock, true, &fd, NULL);
+	if (!r) {
 		r = rewrite(path, e);
-	close(fd);
+		close(fd);
+	}
 	free(e);
 	return r;
 }

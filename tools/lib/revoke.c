@@ -9,6 +9,7 @@
  * resumes and fails every I/O with EIO.
  */
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +72,23 @@ static void audit(const char *op, const struct ec_volume_status *st,
 	};
 
 	ec_audit_log(&a, result);
+}
+
+/*
+ * SIGINT, SIGTERM, SIGHUP and SIGQUIT wait while this process has the
+ * device suspended: a signal must not leave it suspended with the data
+ * key, or without the resume of an error-mode device.
+ */
+static void block_signals(sigset_t *old)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &set, old);
 }
 
 /* Status of open volume @name, -ENODEV with a message if there is none. */
@@ -141,12 +159,15 @@ static int revoke_status(const struct ec_volume_status *st, const char *op,
 			 const char *cmk, const char *kms, const char *reason,
 			 struct ec_revoke_result *res)
 {
+	sigset_t old;
 	int r;
 
 	memset(res, 0, sizeof(*res));
 	snprintf(res->volume_uuid, sizeof(res->volume_uuid), "%s",
 		 st->volume_uuid);
+	block_signals(&old);
 	r = revoke_dm(st, res);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (!res->already || r)
 		audit(op, st, cmk, kms, reason, r);
 	return r;
@@ -259,7 +280,14 @@ static int refresh_dm(const struct ec_volume_status *st,
 		r = check_kernel_kcv(name, hdr);
 		if (r) {
 			snprintf(msg, sizeof(msg), "%s", ec_err_msg());
-			ec_dm_message(name, ENVCRYPT_MSG_KEY_WIPE);
+			/* never resume with a key that may be the wrong one */
+			if (ec_dm_message(name, ENVCRYPT_MSG_KEY_WIPE)) {
+				char why[EC_ERR_MAX];
+
+				snprintf(why, sizeof(why), "%s", ec_err_msg());
+				return ec_err_set(r, "%s; wiping the key again failed too (%s), so the device stays suspended: close the volume",
+						  msg, why);
+			}
 			ec_err_set(r, "%s; the key was wiped again and the volume stays revoked",
 				   msg);
 		}
@@ -287,6 +315,7 @@ int ec_volume_refresh(const char *name, struct ec_refresh_result *res)
 	struct ec_header *hdr = NULL;
 	uint8_t *dk = NULL;
 	char detail[64];
+	sigset_t old;
 	size_t dk_len;
 	int r;
 
@@ -326,7 +355,9 @@ int ec_volume_refresh(const char *name, struct ec_refresh_result *res)
 	if (r)
 		goto audit;
 	slot = &hdr->slots[res->slot];
+	block_signals(&old);
 	r = refresh_dm(st, hdr, dk, dk_len, res->mode);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 audit:
 	if (!slot && hdr)
 		slot = first_slot(hdr);

@@ -41,6 +41,7 @@ static void cmk_name(const char *id, const char *alias, char *buf,
 static int load(const char *device, struct ec_blockdev *dev,
 		struct ec_header *hdr)
 {
+	struct ec_header_load hl;
 	int r;
 
 	r = ec_blockdev_open(device, true, false, dev);
@@ -52,7 +53,7 @@ static int load(const char *device, struct ec_blockdev *dev,
 			   strerror(-r));
 		goto fail;
 	}
-	r = ec_header_read(dev->fd, hdr, NULL);
+	r = ec_header_read(dev->fd, hdr, &hl);
 	if (r == -ENODATA) {
 		ec_err_set(r, "%s: not an envcrypt volume (no header); create one with 'envcryptctl format'",
 			   device);
@@ -61,6 +62,19 @@ static int load(const char *device, struct ec_blockdev *dev,
 	if (r) {
 		ec_err_prefix(r, "%s", device);
 		goto fail;
+	}
+	/*
+	 * A copy left stale or damaged by an earlier interruption is made
+	 * whole first: ec_header_write overwrites copy 0 first, and if that
+	 * were interrupted too, no copy would hold the current state.
+	 */
+	if (hl.copy[0] != EC_COPY_OK || hl.copy[1] != EC_COPY_OK) {
+		r = ec_header_repair(dev->fd, hdr, &hl);
+		if (r) {
+			ec_err_prefix(r, "%s: repairing the header before changing it",
+				      device);
+			goto fail;
+		}
 	}
 	return 0;
 fail:

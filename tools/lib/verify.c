@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "blockdev.h"
 #include "error.h"
 #include "verify.h"
 
@@ -176,23 +177,14 @@ size_t ec_verify_positions(uint64_t sectors, size_t n, uint64_t seed,
 	return k;
 }
 
+/* @len bytes at @off: the end of the device before them is -EIO. */
 static int pread_all(int fd, uint8_t *buf, size_t len, uint64_t off)
 {
-	ssize_t n;
+	ssize_t n = ec_pread_full(fd, buf, len, off);
 
-	while (len) {
-		n = pread(fd, buf, len, off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EIO;
-		buf += n;
-		len -= n;
-		off += n;
-	}
-	return 0;
+	if (n < 0)
+		return (int)n;
+	return (size_t)n < len ? -EIO : 0;
 }
 
 int ec_verify_sample(int fd, const char *device, uint64_t start,

@@ -70,7 +70,7 @@ static int kms_error(int r, const char *device, const char *what)
 	return ec_err_set(r, "%s: %s", device, msg);
 }
 
-static int random_uuid(uint8_t uuid[EC_UUID_SIZE])
+int ec_volume_new_uuid(uint8_t uuid[EC_UUID_SIZE])
 {
 	if (RAND_bytes(uuid, EC_UUID_SIZE) != 1)
 		return ec_err_set(-EIO, "the random number generator failed");
@@ -201,7 +201,7 @@ int ec_volume_new_header(const char *device,
 	if (r)
 		goto out;
 
-	r = random_uuid(hdr->uuid);
+	r = ec_volume_new_uuid(hdr->uuid);
 	if (r)
 		goto out;
 	snprintf(hdr->cipher, sizeof(hdr->cipher), "%s",
@@ -364,16 +364,16 @@ static int check_kcv(const char *device, const struct ec_header *hdr,
 	return 0;
 }
 
-/* Read the header, repairing a damaged or stale copy if allowed. */
-static int read_header(const char *device, struct ec_blockdev *dev,
-		       struct ec_header *hdr, struct ec_header_load *load)
+int ec_volume_read_header(const char *device, const struct ec_blockdev *dev,
+			  struct ec_header *hdr, struct ec_header_load *load,
+			  const char *no_header_fix)
 {
 	int r;
 
 	r = ec_header_read(dev->fd, hdr, load);
 	if (r == -ENODATA)
-		return ec_err_set(r, "%s: not an envcrypt volume (no header); create one with 'envcryptctl format'",
-				  device);
+		return ec_err_set(r, "%s: not an envcrypt volume (no header); %s",
+				  device, no_header_fix);
 	if (r)
 		return ec_err_prefix(r, "%s", device);
 	if (hdr->data_offset > dev->size ||
@@ -521,7 +521,8 @@ int ec_volume_open(const char *device, const char *name,
 	r = ec_blockdev_open(device, !p->readonly, false, &dev);
 	if (r)
 		return r;
-	r = read_header(device, &dev, hdr, &load);
+	r = ec_volume_read_header(device, &dev, hdr, &load,
+				  "create one with 'envcryptctl format'");
 	if (r)
 		goto out;
 	dk_len = ec_cipher_key_size(hdr->cipher);

@@ -14,6 +14,8 @@
 #include "dm.h"
 #include "header.h"
 
+struct ec_blockdev;
+
 struct ec_format_params {
 	const char *kms_uri;		/* NULL: "local:" */
 	const char *cmk;		/* key id or alias; NULL: service key */
@@ -78,6 +80,16 @@ int ec_volume_unwrap(const char *device, const struct ec_header *hdr,
 		     uint8_t *dk, size_t dk_len, int *slot);
 int ec_volume_usable_cmk(const char *device, struct ec_kms *kms,
 			 const char *cmk, struct ec_key_info *info);
+/*
+ * Read the header of @dev (@device, for messages) and check that the
+ * device holds its data offset and at least one sector.  Without a
+ * header: -ENODATA, "DEVICE: not an envcrypt volume (no header); FIX".
+ */
+int ec_volume_read_header(const char *device, const struct ec_blockdev *dev,
+			  struct ec_header *hdr, struct ec_header_load *load,
+			  const char *no_header_fix);
+/* A random (version 4) volume UUID; -EIO when the RNG fails. */
+int ec_volume_new_uuid(uint8_t uuid[EC_UUID_SIZE]);
 /* Read the header of @device without any KMS. */
 int ec_volume_dump(const char *device, struct ec_header *hdr,
 		   struct ec_header_load *load);

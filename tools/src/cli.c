@@ -177,13 +177,14 @@ const struct cli_command cli_commands[] = {
 	  cmd_convert },
 	{ "copy", "SOURCE DEST", 2, 2,
 	  BIT(OPT_KEY) | BIT(OPT_KMS) | BIT(OPT_REENCRYPT) | BIT(OPT_CIPHER) |
-	  BIT(OPT_YES),
+	  BIT(OPT_SECTOR_SIZE) | BIT(OPT_YES),
 	  "copy a volume under another CMK (--key), or --reencrypt it",
 	  "Writes a new volume to DEST (a new image file, or a block device: --yes)\n"
 	  "with a new volume UUID and one wrap slot for --key CMK (in --kms URI).\n"
 	  "The data is copied as ciphertext under the same data key, or with\n"
 	  "--reencrypt decrypted and encrypted again under a new data key (--cipher\n"
-	  "may change the cipher then), so that the source's wraps cannot open it.\n"
+	  "and --sector-size may change then), so that the source's wraps cannot\n"
+	  "open it.\n"
 	  "SOURCE must not be open (see snapshot). Resumable like convert.",
 	  cmd_copy },
 	{ "snapshot", "SOURCE DEST", 2, 2, BIT(OPT_YES),

@@ -29,13 +29,20 @@ static int confirm_dest(const struct cli_opts *o, const char *dst)
 	       cli_confirm(o, dst, "write a new encrypted volume over it") : 0;
 }
 
-static struct ec_image_params *image_params(const struct cli_opts *o)
+/*
+ * The parameters of @o for the image library, and a result for it to fill
+ * (both malloc'd: free them with image_free()).
+ */
+static int image_alloc(const struct cli_opts *o, struct ec_image_params **pp,
+		       struct ec_image_result **resp)
 {
 	struct ec_image_params *p = calloc(1, sizeof(*p));
+	struct ec_image_result *res = malloc(sizeof(*res));
 
-	if (!p) {
-		ec_err_set(-ENOMEM, "out of memory");
-		return NULL;
+	if (!p || !res) {
+		free(p);
+		free(res);
+		return ec_err_set(-ENOMEM, "out of memory");
 	}
 	p->fmt.kms_uri = o->kms;
 	p->fmt.cmk = o->key;
@@ -44,7 +51,24 @@ static struct ec_image_params *image_params(const struct cli_opts *o)
 	p->fmt.label = o->label;
 	p->reencrypt = o->reencrypt;
 	p->progress = isatty(STDERR_FILENO);
-	return p;
+	*pp = p;
+	*resp = res;
+	return 0;
+}
+
+static void image_free(struct ec_image_params *p, struct ec_image_result *res)
+{
+	free(p);
+	free(res);
+}
+
+/* copy and snapshot, with one destination: confirm it, then image_alloc(). */
+static int begin_one(const struct cli_opts *o, const char *dst,
+		     struct ec_image_params **p, struct ec_image_result **res)
+{
+	int r = confirm_dest(o, dst);
+
+	return r ? r : image_alloc(o, p, res);
 }
 
 static void print_rate(const struct ec_image_result *res)
@@ -81,13 +105,9 @@ int cmd_convert(const struct cli_opts *o, int argc, char **argv)
 	if (!o->to_dir && argc != 2)
 		return ec_err_set(-EINVAL, "convert: give SOURCE DEST, or --to-dir DIR SOURCE...");
 	n = o->to_dir ? argc : 1;
-	p = image_params(o);
-	res = malloc(sizeof(*res));
-	if (!p || !res) {
-		free(p);
-		free(res);
-		return ec_err_set(-ENOMEM, "out of memory");
-	}
+	r = image_alloc(o, &p, &res);
+	if (r)
+		return r;
 	for (i = 0; i < n; i++) {
 		char *copy = strdup(argv[i]);
 
@@ -121,8 +141,7 @@ int cmd_convert(const struct cli_opts *o, int argc, char **argv)
 		if (!first)
 			first = r;
 	}
-	free(p);
-	free(res);
+	image_free(p, res);
 	if (o->to_dir) {
 		printf("converted %d of %d\n", ok, n);
 		return first ? (int)ec_exit_code(first) : 0;
@@ -141,16 +160,11 @@ int cmd_copy(const struct cli_opts *o, int argc, char **argv)
 		return ec_err_set(-EINVAL, "copy: give the CMK of the copy with --key CMK");
 	if (o->cipher && !o->reencrypt)
 		return ec_err_set(-EINVAL, "copy: --cipher needs --reencrypt (without it the data is copied as ciphertext)");
-	r = confirm_dest(o, argv[1]);
+	if (o->sector_size && !o->reencrypt)
+		return ec_err_set(-EINVAL, "copy: --sector-size needs --reencrypt (without it the data is copied as ciphertext)");
+	r = begin_one(o, argv[1], &p, &res);
 	if (r)
 		return r;
-	p = image_params(o);
-	res = malloc(sizeof(*res));
-	if (!p || !res) {
-		free(p);
-		free(res);
-		return ec_err_set(-ENOMEM, "out of memory");
-	}
 	r = ec_image_copy(argv[0], argv[1], p, res);
 	if (!r) {
 		printf("%s -> %s: copied%s: ", argv[0], argv[1],
@@ -160,8 +174,7 @@ int cmd_copy(const struct cli_opts *o, int argc, char **argv)
 		print_rate(res);
 		putchar('\n');
 	}
-	free(p);
-	free(res);
+	image_free(p, res);
 	return r;
 }
 
@@ -173,16 +186,9 @@ int cmd_snapshot(const struct cli_opts *o, int argc, char **argv)
 	int i, r;
 
 	(void)argc;
-	r = confirm_dest(o, argv[1]);
+	r = begin_one(o, argv[1], &p, &res);
 	if (r)
 		return r;
-	p = image_params(o);
-	res = malloc(sizeof(*res));
-	if (!p || !res) {
-		free(p);
-		free(res);
-		return ec_err_set(-ENOMEM, "out of memory");
-	}
 	r = ec_image_snapshot(argv[0], argv[1], p, res);
 	for (i = 0; i < res->dropped; i++)
 		fprintf(stderr, "envcryptctl: %s: %s; not in the snapshot: share it again with 'envcryptctl share'\n",
@@ -198,7 +204,6 @@ int cmd_snapshot(const struct cli_opts *o, int argc, char **argv)
 			       res->dm_name, res->suspended);
 		putchar('\n');
 	}
-	free(p);
-	free(res);
+	image_free(p, res);
 	return r;
 }

@@ -25,7 +25,31 @@ static void print_cmk(const struct ec_wrap_slot *s)
 	       s->cmk_alias[0] ? ")" : "", s->cmk_version, s->kms_uri);
 }
 
-int cmd_rewrap(const struct cli_opts *o, int argc, char **argv)
+/*
+ * Run one wrap slot change of @device and, when it is done, report it:
+ * @change calls the library, @report prints what it did.
+ */
+static int change_slots(const struct cli_opts *o, const char *device,
+			int (*change)(const struct cli_opts *o,
+				      const char *device,
+				      struct ec_slot_change *res),
+			void (*report)(const char *device,
+				       const struct ec_slot_change *res))
+{
+	struct ec_slot_change *res = malloc(sizeof(*res));
+	int r;
+
+	if (!res)
+		return ec_err_set(-ENOMEM, "out of memory");
+	r = change(o, device, res);
+	if (!r)
+		report(device, res);
+	free(res);
+	return r;
+}
+
+static int rewrap(const struct cli_opts *o, const char *device,
+		  struct ec_slot_change *res)
 {
 	struct ec_rewrap_params p = {
 		.slot = slot_arg(o),
@@ -33,62 +57,63 @@ int cmd_rewrap(const struct cli_opts *o, int argc, char **argv)
 		.cmk = o->key,
 		.rotate = o->rotate,
 	};
-	struct ec_slot_change *res;
-	int r;
 
+	return ec_volume_rewrap(device, &p, res);
+}
+
+static void report_rewrap(const char *device, const struct ec_slot_change *res)
+{
+	printf("%s: wrap slot %d rewrapped: ", device, res->slot);
+	print_cmk(&res->old);
+	printf(" -> ");
+	print_cmk(&res->hdr.slots[res->slot]);
+	printf("; data key unwrapped through wrap slot %d, the data is unchanged\n",
+	       res->unwrapped_by);
+}
+
+int cmd_rewrap(const struct cli_opts *o, int argc, char **argv)
+{
 	(void)argc;
-	res = malloc(sizeof(*res));
-	if (!res)
-		return ec_err_set(-ENOMEM, "out of memory");
-	r = ec_volume_rewrap(argv[0], &p, res);
-	if (!r) {
-		printf("%s: wrap slot %d rewrapped: ", argv[0], res->slot);
-		print_cmk(&res->old);
-		printf(" -> ");
-		print_cmk(&res->hdr.slots[res->slot]);
-		printf("; data key unwrapped through wrap slot %d, the data is unchanged\n",
-		       res->unwrapped_by);
-	}
-	free(res);
-	return r;
+	return change_slots(o, argv[0], rewrap, report_rewrap);
+}
+
+static int share(const struct cli_opts *o, const char *device,
+		 struct ec_slot_change *res)
+{
+	return ec_volume_share(device, o->kms, o->key, res);
+}
+
+static void report_share(const char *device, const struct ec_slot_change *res)
+{
+	printf("%s: shared in wrap slot %d: ", device, res->slot);
+	print_cmk(&res->hdr.slots[res->slot]);
+	printf("\n");
 }
 
 int cmd_share(const struct cli_opts *o, int argc, char **argv)
 {
-	struct ec_slot_change *res;
-	int r;
-
 	(void)argc;
 	if (!o->key)
 		return ec_err_set(-EINVAL, "share: give the recipient's CMK with --key");
-	res = malloc(sizeof(*res));
-	if (!res)
-		return ec_err_set(-ENOMEM, "out of memory");
-	r = ec_volume_share(argv[0], o->kms, o->key, res);
-	if (!r) {
-		printf("%s: shared in wrap slot %d: ", argv[0], res->slot);
-		print_cmk(&res->hdr.slots[res->slot]);
-		printf("\n");
-	}
-	free(res);
-	return r;
+	return change_slots(o, argv[0], share, report_share);
+}
+
+static int unshare(const struct cli_opts *o, const char *device,
+		   struct ec_slot_change *res)
+{
+	return ec_volume_unshare(device, slot_arg(o), o->key, res);
+}
+
+static void report_unshare(const char *device,
+			   const struct ec_slot_change *res)
+{
+	printf("%s: wrap slot %d removed: ", device, res->slot);
+	print_cmk(&res->old);
+	printf("\n");
 }
 
 int cmd_unshare(const struct cli_opts *o, int argc, char **argv)
 {
-	struct ec_slot_change *res;
-	int r;
-
 	(void)argc;
-	res = malloc(sizeof(*res));
-	if (!res)
-		return ec_err_set(-ENOMEM, "out of memory");
-	r = ec_volume_unshare(argv[0], slot_arg(o), o->key, res);
-	if (!r) {
-		printf("%s: wrap slot %d removed: ", argv[0], res->slot);
-		print_cmk(&res->old);
-		printf("\n");
-	}
-	free(res);
-	return r;
+	return change_slots(o, argv[0], unshare, report_unshare);
 }

@@ -65,3 +65,58 @@ loopdev() {
 	losetup "$dev" "$1" || fail "losetup $dev $1"
 	echo "$dev"
 }
+
+# envcryptctl as the tests run it.  Its local KMS is $CTL_KMS_DIR: $T/kms
+# unless a test file sets it; set empty, ENVCRYPT_KMS_DIR is left as it is
+# (a test with only another KMS).  A test file may set CTL_REGISTRY and
+# CTL_AUDIT_LOG (a path, or "off") for ENVCRYPT_REGISTRY and
+# ENVCRYPT_AUDIT_LOG; unset, those are left as they are.
+
+# ctl_env: export that environment; for a command ctl cannot run, e.g.
+#   (ctl_env; exec envcryptctl watch) >watch.out 2>&1 &
+ctl_env() {
+	local kms=${CTL_KMS_DIR-$T/kms}
+
+	if [ -n "$kms" ]; then export ENVCRYPT_KMS_DIR="$kms"; fi
+	if [ -n "${CTL_REGISTRY-}" ]; then
+		export ENVCRYPT_REGISTRY="$CTL_REGISTRY"
+	fi
+	if [ -n "${CTL_AUDIT_LOG-}" ]; then
+		export ENVCRYPT_AUDIT_LOG="$CTL_AUDIT_LOG"
+	fi
+}
+
+# ctl ARGS...: envcryptctl in that environment; its output in ctl.out
+ctl() {
+	(ctl_env; exec envcryptctl "$@") >ctl.out 2>&1
+}
+
+# ctl_rc EXPECTED_RC ARGS...: envcryptctl must exit with EXPECTED_RC
+ctl_rc() {
+	local want=$1 rc=0
+
+	shift
+	ctl "$@" || rc=$?
+	[ "$rc" = "$want" ] ||
+		fail "envcryptctl $*: exit $rc, expected $want: $(cat ctl.out)"
+}
+
+# out_has TEXT: the last envcryptctl output (ctl.out) contains TEXT
+out_has() {
+	grep -qF -- "$1" ctl.out || fail "output lacks '$1': $(cat ctl.out)"
+}
+
+# scratch_disk: the virtio disk, its first 4 MiB zeroed; prints its name
+scratch_disk() {
+	[ -b /dev/vda ] || fail "no virtio disk /dev/vda in the guest"
+	dd if=/dev/zero of=/dev/vda bs=1M count=4 conv=fsync 2>/dev/null
+	echo /dev/vda
+}
+
+# fill_and_sum DEV KiB: random data (in the file data) onto DEV, direct
+# I/O; prints its sha256
+fill_and_sum() {
+	randfile data "$2"
+	write_file_to "$1" data
+	file_sha data
+}

@@ -7,34 +7,6 @@
 
 . /tests/envcrypt-lib.sh
 
-# ctl ARGS...: envcryptctl with this test's keystore; output to ctl.out
-ctl() {
-	ENVCRYPT_KMS_DIR=$T/kms envcryptctl "$@" >ctl.out 2>&1
-}
-
-# ctl_rc EXPECTED_RC ARGS...: envcryptctl must exit with EXPECTED_RC
-ctl_rc() {
-	local want=$1 rc=0
-
-	shift
-	ctl "$@" || rc=$?
-	[ "$rc" = "$want" ] ||
-		fail "envcryptctl $*: exit $rc, expected $want: $(cat ctl.out)"
-}
-
-# out_has TEXT: the last envcryptctl output contains TEXT
-out_has() {
-	grep -qF -- "$1" ctl.out || fail "output lacks '$1': $(cat ctl.out)"
-}
-
-# fill_and_sum DEV KiB: random data onto DEV; prints its sha256
-fill_and_sum() {
-	randfile data "$2"
-	dd if=data of="$1" bs=64k oflag=direct conv=fsync 2>/dev/null ||
-		fail "write to $1"
-	file_sha data
-}
-
 # lifecycle DEVICE CIPHER_SPEC SECTOR_SIZE: format, write, close, reopen,
 # read back; the raw device holds no plaintext
 lifecycle() {
@@ -68,13 +40,6 @@ lifecycle() {
 	ctl open "$dev" vol2 || fail "reopen: $(cat ctl.out)"
 	assert_eq "$sum" "$(dev_sha /dev/mapper/vol2 2048)" "data after reopen"
 	ctl close vol2 || fail "close: $(cat ctl.out)"
-}
-
-# scratch_disk: the virtio disk, zeroed at the start
-scratch_disk() {
-	[ -b /dev/vda ] || fail "no virtio disk /dev/vda in the guest"
-	dd if=/dev/zero of=/dev/vda bs=1M count=4 conv=fsync 2>/dev/null
-	echo /dev/vda
 }
 
 test_virtio_aes_512() { need_envcrypt; lifecycle "$(scratch_disk)" AES_256 512; }

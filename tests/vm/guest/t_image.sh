@@ -8,23 +8,9 @@
 
 . /tests/envcrypt-lib.sh
 
-ctl() {
-	ENVCRYPT_KMS_DIR=$T/kms ENVCRYPT_REGISTRY=off ENVCRYPT_AUDIT_LOG=off \
-		envcryptctl "$@" >ctl.out 2>&1
-}
-
-ctl_rc() {
-	local want=$1 rc=0
-
-	shift
-	ctl "$@" || rc=$?
-	[ "$rc" = "$want" ] ||
-		fail "envcryptctl $*: exit $rc, expected $want: $(cat ctl.out)"
-}
-
-out_has() {
-	grep -qF -- "$1" ctl.out || fail "output lacks '$1': $(cat ctl.out)"
-}
+# no volume registry, no audit log
+# shellcheck disable=SC2034 # read by ctl_env (envcrypt-lib.sh)
+CTL_REGISTRY=off CTL_AUDIT_LOG=off
 
 keys() {
 	ctl_rc 0 kms create-key --spec AES_256 --alias a
@@ -95,4 +81,24 @@ test_snapshot_while_open() {
 	ctl_rc 0 close live
 	assert_eq "$(file_sha before)" "$(opened_sha snap 2048)" "snapshot"
 	assert_eq "$(file_sha after)" "$(opened_sha vol 2048)" "source"
+}
+
+# a source someone else suspended (here: a revoked volume, queue mode) is
+# copied as it is and left suspended: the snapshot does not resume it
+test_snapshot_of_a_suspended_volume_leaves_it_suspended() {
+	need_envcrypt
+	keys
+	truncate -s 5M vol
+	ctl_rc 0 format vol --key alias/a --yes
+	ctl_rc 0 open vol live
+	randfile data 1024
+	write_file_to /dev/mapper/live data
+	ctl_rc 0 revoke live
+	ctl_rc 0 snapshot vol snap
+	dmsetup info live | grep -q 'State: *SUSPENDED' ||
+		fail "the snapshot resumed a revoked volume: $(dmsetup info live)"
+	ctl_rc 0 open --refresh live
+	assert_eq "$(file_sha data)" "$(dev_sha /dev/mapper/live 1024)" "source"
+	ctl_rc 0 close live
+	assert_eq "$(file_sha data)" "$(opened_sha snap 1024)" "snapshot"
 }

@@ -11,26 +11,9 @@
 
 P11_MODULE=/usr/lib/softhsm/libsofthsm2.so
 P11_PIN=guest-pin-4711
-
-# ctl ARGS...: envcryptctl; output to ctl.out
-ctl() {
-	envcryptctl "$@" >ctl.out 2>&1
-}
-
-# ctl_rc EXPECTED_RC ARGS...: envcryptctl must exit with EXPECTED_RC
-ctl_rc() {
-	local want=$1 rc=0
-
-	shift
-	ctl "$@" || rc=$?
-	[ "$rc" = "$want" ] ||
-		fail "envcryptctl $*: exit $rc, expected $want: $(cat ctl.out)"
-}
-
-# out_has TEXT: the last envcryptctl output contains TEXT
-out_has() {
-	grep -qF -- "$1" ctl.out || fail "output lacks '$1': $(cat ctl.out)"
-}
+# no local KMS: the CMKs are on the token
+# shellcheck disable=SC2034 # read by ctl_env (envcrypt-lib.sh)
+CTL_KMS_DIR=
 
 # token: a fresh SoftHSM2 token "envcrypt" in $T; its KMS URI in $URI
 token() {
@@ -46,13 +29,6 @@ token() {
 	URI="pkcs11:token=envcrypt?module-path=$P11_MODULE&pin-source=file:$T/pin"
 }
 
-# scratch_disk: the virtio disk, zeroed at the start
-scratch_disk() {
-	[ -b /dev/vda ] || fail "no virtio disk /dev/vda in the guest"
-	dd if=/dev/zero of=/dev/vda bs=1M count=4 conv=fsync 2>/dev/null
-	echo /dev/vda
-}
-
 # lifecycle DEVICE SECTOR_SIZE [URI]: a CMK on the token; format, open,
 # write, close, reopen, read back; no plaintext on the raw device
 lifecycle() {
@@ -66,10 +42,7 @@ lifecycle() {
 	[ -b /dev/mapper/vol ] || fail "no /dev/mapper/vol"
 	# 64 MiB - 1 MiB of header
 	assert_eq $((63 * 2048)) "$(sectors /dev/mapper/vol)" "volume size"
-	randfile data 2048
-	dd if=data of=/dev/mapper/vol bs=64k oflag=direct conv=fsync \
-		2>/dev/null || fail "write to /dev/mapper/vol"
-	sum=$(file_sha data)
+	sum=$(fill_and_sum /dev/mapper/vol 2048)
 	ctl_rc 0 status vol
 	out_has "sector size:  $ss"
 	out_has "matches the header"

@@ -8,26 +8,9 @@
 
 . /tests/envcrypt-lib.sh
 
-# ctl ARGS...: envcryptctl with this test's keystore and audit log
-ctl() {
-	ENVCRYPT_KMS_DIR=$T/kms ENVCRYPT_AUDIT_LOG=$T/audit.log \
-		envcryptctl "$@" >ctl.out 2>&1
-}
-
-# ctl_rc EXPECTED_RC ARGS...: envcryptctl must exit with EXPECTED_RC
-ctl_rc() {
-	local want=$1 rc=0
-
-	shift
-	ctl "$@" || rc=$?
-	[ "$rc" = "$want" ] ||
-		fail "envcryptctl $*: exit $rc, expected $want: $(cat ctl.out)"
-}
-
-# out_has TEXT: the last envcryptctl output contains TEXT
-out_has() {
-	grep -qF -- "$1" ctl.out || fail "output lacks '$1': $(cat ctl.out)"
-}
+# the audit log in $T
+# shellcheck disable=SC2034 # read by ctl_env (envcrypt-lib.sh)
+CTL_AUDIT_LOG=$T/audit.log
 
 # new_volume NAME [OPEN_OPTIONS...]: CMK alias/NAME, a 4 MiB image
 # NAME.img formatted under it, open as /dev/mapper/NAME; 256 KiB of random
@@ -163,8 +146,7 @@ test_watch_runs_until_sigterm() {
 
 	need_envcrypt
 	new_volume w
-	ENVCRYPT_KMS_DIR=$T/kms ENVCRYPT_AUDIT_LOG=$T/audit.log \
-		envcryptctl watch --interval 1 >watch.out 2>&1 &
+	(ctl_env; exec envcryptctl watch --interval 1) >watch.out 2>&1 &
 	pid=$!
 	sleep 1
 	kill -0 $pid 2>/dev/null || fail "watch exited: $(cat watch.out)"

@@ -9,27 +9,9 @@
 # shellcheck disable=SC2154
 . /tests/envcrypt-lib.sh
 
-# ctl ARGS...: envcryptctl with this test's keystore, registry and audit
-# log; output to ctl.out
-ctl() {
-	ENVCRYPT_KMS_DIR=$T/kms ENVCRYPT_REGISTRY=$T/registry \
-		ENVCRYPT_AUDIT_LOG=$T/audit.log envcryptctl "$@" >ctl.out 2>&1
-}
-
-# ctl_rc EXPECTED_RC ARGS...: envcryptctl must exit with EXPECTED_RC
-ctl_rc() {
-	local want=$1 rc=0
-
-	shift
-	ctl "$@" || rc=$?
-	[ "$rc" = "$want" ] ||
-		fail "envcryptctl $*: exit $rc, expected $want: $(cat ctl.out)"
-}
-
-# out_has TEXT: the last envcryptctl output contains TEXT
-out_has() {
-	grep -qF -- "$1" ctl.out || fail "output lacks '$1': $(cat ctl.out)"
-}
+# the volume registry and the audit log in $T
+# shellcheck disable=SC2034 # read by ctl_env (envcrypt-lib.sh)
+CTL_REGISTRY=$T/registry CTL_AUDIT_LOG=$T/audit.log
 
 # key NAME [SPEC]: a CMK alias/NAME; its id in id_NAME
 key() {
@@ -37,14 +19,8 @@ key() {
 	eval "id_$1=\$(sed -n 's/^id: *//p' ctl.out)"
 }
 
-# fill DEV KiB: random data onto DEV; its sha256 in $sum
-fill() {
-	randfile data "$2"
-	write_file_to "$1" data
-	sum=$(file_sha data)
-}
-
-# still_reads DEV KiB: DEV reads back $sum, past any cache
+# still_reads DEV KiB: DEV reads back $sum (of fill_and_sum), past any
+# cache
 still_reads() {
 	blockdev --flushbufs "$1"
 	assert_eq "$sum" "$(dev_sha "$1" "$2")" "data on $1"
@@ -59,13 +35,12 @@ status_matches() {
 # Rewrap the open volume on the virtio disk; the old CMK goes.
 test_rewrap_while_open() {
 	need_envcrypt
-	[ -b /dev/vda ] || fail "no virtio disk /dev/vda in the guest"
-	dd if=/dev/zero of=/dev/vda bs=1M count=4 conv=fsync 2>/dev/null
+	scratch_disk >/dev/null
 	key a
 	key b SM4
 	ctl_rc 0 format /dev/vda --key alias/a --sector-size 4096 --yes
 	ctl_rc 0 open /dev/vda vol
-	fill /dev/mapper/vol 1024
+	sum=$(fill_and_sum /dev/mapper/vol 1024)
 	ctl_rc 0 rewrap /dev/vda --key alias/b
 	out_has "/dev/vda: wrap slot 0 rewrapped: CMK $id_a (alias/a) version 1"
 	out_has "-> CMK $id_b (alias/b) version 1"
@@ -73,7 +48,7 @@ test_rewrap_while_open() {
 	status_matches vol
 	out_has "  CMK:         $id_b (alias/b)"
 	# more I/O after the header changed
-	fill /dev/mapper/vol 2048
+	sum=$(fill_and_sum /dev/mapper/vol 2048)
 	still_reads /dev/mapper/vol 2048
 	ctl_rc 0 close vol
 
@@ -94,7 +69,7 @@ test_share_rotate_unshare_while_open() {
 	key b
 	ctl_rc 0 format disk.img --key alias/a --yes
 	ctl_rc 0 open disk.img vol
-	fill /dev/mapper/vol 2048
+	sum=$(fill_and_sum /dev/mapper/vol 2048)
 	ctl_rc 0 share disk.img --key alias/b
 	out_has "disk.img: shared in wrap slot 1: CMK $id_b (alias/b) version 1"
 	ctl_rc 0 kms rotate-key alias/a

@@ -8,23 +8,9 @@
 
 . /tests/envcrypt-lib.sh
 
-ctl() {
-	ENVCRYPT_KMS_DIR=$T/kms ENVCRYPT_REGISTRY=$T/registry \
-		ENVCRYPT_AUDIT_LOG=$T/audit.log envcryptctl "$@" >ctl.out 2>&1
-}
-
-ctl_rc() {
-	local want=$1 rc=0
-
-	shift
-	ctl "$@" || rc=$?
-	[ "$rc" = "$want" ] ||
-		fail "envcryptctl $*: exit $rc, expected $want: $(cat ctl.out)"
-}
-
-out_has() {
-	grep -qF -- "$1" ctl.out || fail "output lacks '$1': $(cat ctl.out)"
-}
+# the volume registry and the audit log in $T
+# shellcheck disable=SC2034 # read by ctl_env (envcrypt-lib.sh)
+CTL_REGISTRY=$T/registry CTL_AUDIT_LOG=$T/audit.log
 
 # text BYTES: a known plaintext in text.txt
 text() {
@@ -75,8 +61,7 @@ test_image_aes_512() {
 
 test_virtio_sm4_4096() {
 	need_envcrypt
-	[ -b /dev/vda ] || fail "no virtio disk /dev/vda in the guest"
-	dd if=/dev/zero of=/dev/vda bs=1M count=4 conv=fsync 2>/dev/null
+	scratch_disk >/dev/null
 	text 100000
 	through /dev/vda SM4 4096 $((63 * 256))
 }

@@ -36,6 +36,7 @@
 #include <openssl/evp.h>
 
 #include "error.h"
+#include "json-escape.h"
 #include "json-read.h"
 #include "kms.h"
 #include "plugin-run.h"
@@ -176,26 +177,16 @@ static void req_raw(struct exchange *x, const char *s, size_t n)
 	x->req_len += n;
 }
 
+static void req_escaped(void *x, const char *s, size_t n)
+{
+	req_raw(x, s, n);
+}
+
 /* A JSON string: quotes, escapes. */
 static void req_quoted(struct exchange *x, const char *s)
 {
-	char esc[8];
-
 	req_raw(x, "\"", 1);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\') {
-			esc[0] = '\\';
-			esc[1] = (char)c;
-			req_raw(x, esc, 2);
-		} else if (c < 0x20 || c == 0x7f) {
-			snprintf(esc, sizeof(esc), "\\u%04x", c);
-			req_raw(x, esc, 6);
-		} else {
-			req_raw(x, s, 1);
-		}
-	}
+	ec_json_escape(s, SIZE_MAX, req_escaped, x);
 	req_raw(x, "\"", 1);
 }
 

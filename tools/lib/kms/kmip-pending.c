@@ -16,12 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "error.h"
 #include "kmip-pending.h"
+#include "statefile.h"
 
 #define PENDING_MAGIC		"envcrypt-kmip-pending 1"
 #define PENDING_FILE_MAX	(1024 * 1024)
@@ -298,29 +298,14 @@ out:
 	return r;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Replace the file: temporary file, fsync, rename, fsync the directory. */
 static int write_file(const struct kmip_pending *p,
 		      const struct kmip_pending_record *recs, size_t n)
 {
-	char *text, *s;
 	size_t i, size = sizeof(PENDING_MAGIC) + n * RECORD_TEXT_MAX + 8;
-	int fd, r;
+	enum ec_statefile_step step;
+	char *text, *s;
+	int r;
 
 	text = malloc(size);
 	if (!text)
@@ -337,36 +322,15 @@ static int write_file(const struct kmip_pending *p,
 	}
 	s += sprintf(s, "end\n");
 
-	fd = open(p->tmp_path,
-		  O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0) {
-		r = ec_err_set(-errno, "%s: cannot create %s: %s",
-			       p->kms_name, p->tmp_path, strerror(errno));
-		goto out;
-	}
-	r = write_all(fd, text, (size_t)(s - text));
-	if (!r && fsync(fd) < 0)
-		r = -errno;
-	if (close(fd) < 0 && !r)
-		r = -errno;
-	if (!r && rename(p->tmp_path, p->path) < 0)
-		r = -errno;
-	if (r) {
-		ec_err_set(r, "%s: cannot write %s: %s", p->kms_name, p->path,
-			   strerror(-r));
-		unlink(p->tmp_path);
-		goto out;
-	}
-	fd = open(p->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		if (fsync(fd) < 0)
-			r = ec_err_set(-errno, "%s: cannot sync %s: %s",
-				       p->kms_name, p->dir, strerror(errno));
-		close(fd);
-	}
-out:
+	r = ec_statefile_replace(p->path, p->tmp_path, 0600, text,
+				 (size_t)(s - text), &step);
 	free(text);
-	return r;
+	if (r && step == EC_STATEFILE_SYNC_DIR)
+		return ec_err_set(r, "%s: cannot sync %s: %s", p->kms_name,
+				  p->dir, strerror(-r));
+	if (r)
+		return ec_err_prefix(r, "%s", p->kms_name);
+	return 0;
 }
 
 /* mkdir -p, each missing directory 0700. */
@@ -403,6 +367,7 @@ static int make_dir(const struct kmip_pending *p)
 /* Take the lock: -1 when there is no lock file to read under. */
 static int lock(const struct kmip_pending *p, bool exclusive, int *fd)
 {
+	enum ec_statefile_step step;
 	int r;
 
 	*fd = -1;
@@ -410,27 +375,15 @@ static int lock(const struct kmip_pending *p, bool exclusive, int *fd)
 		r = make_dir(p);
 		if (r)
 			return r;
-		*fd = open(p->lock_path,
-			   O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	} else {
-		*fd = open(p->lock_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		if (*fd < 0 && errno == ENOENT)
-			return 0;	/* nothing was ever written */
 	}
-	if (*fd < 0)
-		return ec_err_set(-errno,
+	r = ec_statefile_lock(p->lock_path, exclusive, fd, &step);
+	if (r && step == EC_STATEFILE_OPEN_LOCK)
+		return ec_err_set(r,
 				  "%s: cannot open %s: %s; run as root or set %s to a directory of yours",
-				  p->kms_name, p->lock_path, strerror(errno),
+				  p->kms_name, p->lock_path, strerror(-r),
 				  KMIP_STATE_DIR_ENV);
-	while (flock(*fd, exclusive ? LOCK_EX : LOCK_SH) < 0) {
-		if (errno == EINTR)
-			continue;
-		r = ec_err_set(-errno, "%s: cannot lock %s: %s", p->kms_name,
-			       p->lock_path, strerror(errno));
-		close(*fd);
-		*fd = -1;
-		return r;
-	}
+	if (r)
+		return ec_err_prefix(r, "%s", p->kms_name);
 	return 0;
 }
 

@@ -21,7 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +31,7 @@
 #include "error.h"
 #include "kms.h"
 #include "secmem.h"
+#include "statefile.h"
 
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 
@@ -718,35 +718,6 @@ static size_t keystore_format(const struct keystore *ks, char *buf,
 	return len;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static int fsync_dir(const char *dir)
-{
-	int fd, r = 0;
-
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
 /*
  * Replace the keystore file: write a temporary file in the same
  * directory, fsync it, rename it over the keystore, fsync the directory.
@@ -755,9 +726,10 @@ static int fsync_dir(const char *dir)
 static int keystore_write(struct local_kms *lk, struct keystore *ks)
 {
 	char tmp[sizeof(lk->dir) + sizeof(KEYSTORE_TEMP) + 1];
+	enum ec_statefile_step step;
 	size_t size, len;
 	char *text;
-	int fd, r;
+	int r;
 
 	size = keystore_text_size(ks);
 	text = ec_secure_alloc(size);
@@ -771,37 +743,21 @@ static int keystore_write(struct local_kms *lk, struct keystore *ks)
 	 * left by a crash is truncated by the next write, and removed by
 	 * the next keystore_begin(exclusive).
 	 */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-		  0600);
-	if (fd < 0) {
-		r = ec_err_set(-errno,
-			       "%s: cannot create a file in %s: %s",
-			       lk->kms.name, lk->dir, strerror(errno));
-		goto out;
-	}
-	r = fchmod(fd, 0600) < 0 ? -errno : write_all(fd, text, len);
-	if (!r && fsync(fd) < 0)
-		r = -errno;
-	if (r) {
-		ec_err_set(r, "%s: cannot write %s: %s", lk->kms.name, tmp,
-			   strerror(-r));
-		close(fd);
-		unlink(tmp);
-		goto out;
-	}
-	if (close(fd) < 0 || rename(tmp, lk->path) < 0) {
-		r = ec_err_set(-errno, "%s: cannot replace keystore %s: %s",
-			       lk->kms.name, lk->path, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	r = fsync_dir(lk->dir);
-	if (r)
-		ec_err_set(r, "%s: cannot sync directory %s: %s",
-			   lk->kms.name, lk->dir, strerror(-r));
-out:
+	r = ec_statefile_replace(lk->path, tmp, 0600, text, len, &step);
 	ec_secure_free(text);
-	return r;
+	if (!r)
+		return 0;
+	if (step == EC_STATEFILE_CREATE)
+		return ec_err_set(r, "%s: cannot create a file in %s: %s",
+				  lk->kms.name, lk->dir, strerror(-r));
+	if (step == EC_STATEFILE_WRITE)
+		return ec_err_set(r, "%s: cannot write %s: %s", lk->kms.name,
+				  tmp, strerror(-r));
+	if (step == EC_STATEFILE_RENAME)
+		return ec_err_set(r, "%s: cannot replace keystore %s: %s",
+				  lk->kms.name, lk->path, strerror(-r));
+	return ec_err_set(r, "%s: cannot sync directory %s: %s",
+			  lk->kms.name, lk->dir, strerror(-r));
 }
 
 /* ---- locking ------------------------------------------------------------ */
@@ -846,6 +802,7 @@ static int make_dir(struct local_kms *lk)
 static int keystore_begin(struct local_kms *lk, struct keystore *ks,
 			  bool exclusive)
 {
+	enum ec_statefile_step step;
 	int r;
 
 	memset(ks, 0, sizeof(*ks));
@@ -856,31 +813,19 @@ static int keystore_begin(struct local_kms *lk, struct keystore *ks,
 		r = make_dir(lk);
 		if (r)
 			return r;
-		ks->lock_fd = open(lk->lock_path,
-				   O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-				   0600);
-	} else {
-		ks->lock_fd = open(lk->lock_path,
-				   O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		if (ks->lock_fd < 0 && errno == ENOENT) {
-			r = keystore_read(lk, ks);
-			if (r)
-				keystore_free(ks);
-			return r;
-		}
 	}
-	if (ks->lock_fd < 0)
-		return ec_err_set(-errno,
+	r = ec_statefile_lock(lk->lock_path, exclusive, &ks->lock_fd, &step);
+	if (r && step == EC_STATEFILE_OPEN_LOCK)
+		return ec_err_set(r,
 				  "%s: cannot open lock file %s: %s; run as root or check the directory's owner",
-				  lk->kms.name, lk->lock_path,
-				  strerror(errno));
-	while (flock(ks->lock_fd, exclusive ? LOCK_EX : LOCK_SH) < 0) {
-		if (errno == EINTR)
-			continue;
-		r = ec_err_set(-errno, "%s: cannot lock %s: %s",
-			       lk->kms.name, lk->lock_path, strerror(errno));
-		close(ks->lock_fd);
-		ks->lock_fd = -1;
+				  lk->kms.name, lk->lock_path, strerror(-r));
+	if (r)
+		return ec_err_prefix(r, "%s", lk->kms.name);
+	if (ks->lock_fd < 0) {
+		/* no lock file to read under: an empty keystore */
+		r = keystore_read(lk, ks);
+		if (r)
+			keystore_free(ks);
 		return r;
 	}
 	if (exclusive) {

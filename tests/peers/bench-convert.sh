@@ -7,7 +7,7 @@
 # iter-time 10 ms, so that only the data path is compared) and OpenSSL's
 # own single-core `openssl speed -evp aes-256-xts`, all in this run:
 #
-#   convert aes-xts-plain64:        1210 MB/s  qemu-img luks  450 MB/s  ratio 2.69  (0.21 of OpenSSL single-core 5640 MB/s)
+#   convert aes-xts-plain64:  <MB/s>  qemu-img luks <MB/s>  ratio <x>  (<fraction> of OpenSSL single-core <MB/s>)
 #
 # Every envcryptctl run also reads each chunk back and compares it, which
 # qemu-img does not.  The files live in BENCH_DIR (default: a new
@@ -52,7 +52,7 @@ mbs() {
 }
 
 ratio() {
-	echo "scale=2; $1 / $2" | bc -l
+	printf "%.2f" "$(echo "scale=4; $1 / $2" | bc -l)"
 }
 
 # openssl_mbs CIPHER: OpenSSL's single-core speed on 16 KiB blocks, MB/s

@@ -225,3 +225,17 @@ test_copy_reencrypt_to_bigger_sectors_keeps_the_tail() {
 	ctl_rc 1 copy vol cp2 --key alias/b --sector-size 4096
 	out_has "envcryptctl: copy: --sector-size needs --reencrypt (without it the data is copied as ciphertext)"
 }
+
+# on a terminal (a pty from script(1)) convert draws a progress bar with
+# rate and ETA that ends at 100%; without one it prints no bar
+test_convert_progress_on_a_terminal() {
+	setup_keys
+	plain src 16384
+	script -qec "$ENVCRYPTCTL convert src dst --key alias/a" /dev/null \
+		>tty.out 2>&1 || fail "convert on a pty: $(cat tty.out)"
+	tr '\r' '\n' <tty.out >bar.out
+	grep -qE '^\[#+\] 100%  16\.0 MiB / 16\.0 MiB  [0-9.]+ MB/s  ETA 0:00' \
+		bar.out || fail "no final progress line: $(cat -v tty.out)"
+	ctl_rc 0 convert src dst2 --key alias/a
+	! grep -q 'ETA' ctl.out || fail "a bar without a terminal: $(cat ctl.out)"
+}

@@ -102,3 +102,22 @@ test_snapshot_of_a_suspended_volume_leaves_it_suspended() {
 	ctl_rc 0 close live
 	assert_eq "$(file_sha data)" "$(opened_sha snap 1024)" "snapshot"
 }
+
+# the other cipher and sector size of each: AES with 512-byte sectors
+# copied, re-encrypted into SM4 with 512-byte sectors, and into AES with
+# 4096-byte sectors
+test_copy_512() {
+	need_envcrypt
+	keys
+	randfile src 2048
+	ctl_rc 0 convert src vol --key alias/a --sector-size 512
+	ctl_rc 0 copy vol cp --key alias/b
+	out_has "aes-xts-plain64, sector size 512"
+	assert_eq "$(file_sha src)" "$(opened_sha cp 2048)" "copy"
+	ctl_rc 0 copy vol sm --key alias/s --reencrypt --cipher sm4-xts-plain64
+	out_has "sm4-xts-plain64, sector size 512"
+	assert_eq "$(file_sha src)" "$(opened_sha sm 2048)" "copy --reencrypt into SM4"
+	ctl_rc 0 copy vol big --key alias/b --reencrypt --sector-size 4096
+	out_has "aes-xts-plain64, sector size 4096"
+	assert_eq "$(file_sha src)" "$(opened_sha big 2048)" "copy --reencrypt into 4096-byte sectors"
+}

@@ -225,6 +225,27 @@ static void test_wipe_zeroes_the_bytes(void **state)
 	ec_wipe(NULL, 10);	/* harmless */
 }
 
+/* VmLck of this process after it mallocs and touches @kib KiB. */
+static long locked_kib_after_touching(size_t kib)
+{
+	char line[256];
+	long locked = -1;
+	char *p = malloc(kib * 1024);
+	FILE *f;
+
+	if (!p)
+		return -1;
+	memset(p, 0x5a, kib * 1024);
+	f = fopen("/proc/self/status", "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmLck: %ld kB", &locked) == 1)
+			break;
+	if (f)
+		fclose(f);
+	free(p);
+	return locked;
+}
+
 static void test_secmem_init_turns_core_dumps_off(void **state)
 {
 	struct rlimit rl;
@@ -241,6 +262,9 @@ static void test_secmem_init_turns_core_dumps_off(void **state)
 			_exit(2);
 		if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0)
 			_exit(3);
+		/* as root, memory OpenSSL mallocs later is locked too */
+		if (geteuid() == 0 && locked_kib_after_touching(1024) < 1024)
+			_exit(4);
 		_exit(0);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);

@@ -37,6 +37,15 @@ int ec_secmem_init(void)
 		return ec_err_set(-errno,
 				  "cannot make the process undumpable: %s",
 				  strerror(errno));
+	/*
+	 * Key material also passes through memory that is not ours for a
+	 * moment: OpenSSL's cipher contexts and key schedules, TLS
+	 * buffers, a PKCS#11 module's.  Lock every page the process ever
+	 * touches, when it may (root; CAP_IPC_LOCK).  Not fatal: without
+	 * the privilege, the key buffers of ec_secure_alloc() are still
+	 * locked one by one.
+	 */
+	mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT);
 	return 0;
 }
 

@@ -9,7 +9,9 @@
 #include <stddef.h>
 
 /*
- * Make this process unable to dump core (RLIMIT_CORE 0, not dumpable).
+ * Make this process unable to dump core (RLIMIT_CORE 0, not dumpable),
+ * and lock all its memory, present and future, when it may (root): what
+ * OpenSSL or a PKCS#11 module holds of a key is never swapped either.
  * Called once by the CLI before any key is handled.
  */
 int ec_secmem_init(void);

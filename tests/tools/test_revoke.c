@@ -725,7 +725,8 @@ static void test_watch_revokes_only_volumes_whose_cmk_is_unusable(void **state)
 	assert_int_equal(fake.messages, 1);
 }
 
-static void test_watch_revokes_pending_deletion_and_not_found(void **state)
+/* PendingDeletion revokes; a CMK the KMS does not know is not revoked */
+static void test_watch_revokes_pending_deletion_not_unknown_cmks(void **state)
 {
 	struct fixture *f = *state;
 	struct ec_key_info info;
@@ -752,8 +753,10 @@ static void test_watch_revokes_pending_deletion_and_not_found(void **state)
 	capture_end(&f->out, &f->err);
 	assert_has(f->err, "is PendingDeletion in ");
 	assert_has(f->err, "vol1: volume ");
+	assert_has(f->err, ": not checked: CMK no-such-key not found in local KMS ");
+	assert_has(f->err, "; not revoked\n");
 	assert_false(fake.dev[0].key);
-	assert_false(fake.dev[1].key);
+	assert_true(fake.dev[1].key);
 	assert_int_equal(ec_volume_watch_once(ignore_event, NULL,
 					      &revoked, &failed), 0);
 	assert_int_equal(revoked, 0);
@@ -921,7 +924,7 @@ int main(void)
 		T(test_signals_wait_for_the_resume),
 		T(test_refresh_keeps_a_wrong_key_suspended),
 		T(test_watch_revokes_only_volumes_whose_cmk_is_unusable),
-		T(test_watch_revokes_pending_deletion_and_not_found),
+		T(test_watch_revokes_pending_deletion_not_unknown_cmks),
 		T(test_watch_keeps_volumes_it_cannot_check),
 		T(test_watch_keeps_a_volume_with_one_usable_slot),
 		T(test_watch_reports_a_failed_revoke),

@@ -19,6 +19,7 @@
 #include "blockdev.h"
 #include "dm-envcrypt.h"
 #include "error.h"
+#include "hex.h"
 #include "header.h"
 
 /* Fixed area of a copy (docs/FORMAT.md, "Fixed area"). */
@@ -685,17 +686,6 @@ void ec_uuid_format(const uint8_t uuid[EC_UUID_SIZE], char *out)
 	*out = '\0';
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int ec_uuid_parse(const char *text, uint8_t uuid[EC_UUID_SIZE])
 {
 	uint8_t out[EC_UUID_SIZE];
@@ -708,8 +698,8 @@ int ec_uuid_parse(const char *text, uint8_t uuid[EC_UUID_SIZE])
 				goto bad;
 			pos++;
 		}
-		hi = hex_value(text[pos]);
-		lo = hi < 0 ? -1 : hex_value(text[pos + 1]);
+		hi = ec_hex_value(text[pos]);
+		lo = hi < 0 ? -1 : ec_hex_value(text[pos + 1]);
 		if (lo < 0)
 			goto bad;
 		out[i] = hi << 4 | lo;

@@ -382,9 +382,12 @@ struct slot_check {
 };
 
 /*
- * 1 when @slot's CMK is Enabled; 0 when it is not (Disabled,
- * PendingDeletion, not found: noted in @c); 0 with c->unknown when the
- * KMS could not tell.
+ * 1 when @slot's CMK is Enabled; 0 when it is not (Disabled or
+ * PendingDeletion: noted in @c); 0 with c->unknown when the KMS could not
+ * tell.  A CMK the KMS does not know is not a reason to revoke: a key is
+ * PendingDeletion (and revoked then) before it is gone, so "not found"
+ * more likely means a KMS not there or misconfigured (a local keystore
+ * whose storage is not mounted reads as empty).
  */
 static int check_slot(const struct ec_wrap_slot *slot, struct slot_check *c)
 {
@@ -399,19 +402,12 @@ static int check_slot(const struct ec_wrap_slot *slot, struct slot_check *c)
 	}
 	if (!r && info.state == EC_KEY_ENABLED)
 		return 1;
-	if (!r || r == -ENOKEY) {
+	if (!r) {
 		if (!c->unusable) {
 			c->unusable = slot;
-			if (r)
-				snprintf(c->unusable_why,
-					 sizeof(c->unusable_why), "%s",
-					 ec_err_msg());
-			else
-				snprintf(c->unusable_why,
-					 sizeof(c->unusable_why),
-					 "CMK %s is %s in %s", slot->cmk_id,
-					 ec_key_state_name(info.state),
-					 slot->kms_uri);
+			snprintf(c->unusable_why, sizeof(c->unusable_why),
+				 "CMK %s is %s in %s", slot->cmk_id,
+				 ec_key_state_name(info.state), slot->kms_uri);
 		}
 		return 0;
 	}

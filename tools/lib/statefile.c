@@ -51,6 +51,24 @@ int ec_statefile_lock(const char *lock_path, bool exclusive, int *fd,
 	return 0;
 }
 
+ssize_t ec_statefile_read(int fd, void *buf, size_t len)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = read(fd, (char *)buf + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (!n)
+			break;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
 static int write_all(int fd, const char *buf, size_t len)
 {
 	ssize_t n;

@@ -49,4 +49,10 @@ int ec_statefile_replace(const char *path, const char *tmp, mode_t mode,
 			 const void *buf, size_t len,
 			 enum ec_statefile_step *step);
 
+/*
+ * Read @len bytes from @fd into @buf, again after EINTR: @len, fewer at
+ * the end of the file, or -1 with errno set.  No message.
+ */
+ssize_t ec_statefile_read(int fd, void *buf, size_t len);
+
 #endif /* ENVCRYPT_STATEFILE_H */

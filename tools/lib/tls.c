@@ -617,11 +617,68 @@ static int pending_alert(struct ec_tls *t)
 	return 0;
 }
 
-int ec_tls_write(struct ec_tls *t, const void *buf, size_t len)
+/*
+ * Wait until @t can go on after SSL_ERROR_WANT_READ or _WRITE (@err), or
+ * until @deadline; 0, or a negative errno (message set) that names what
+ * we were doing: @sending the request, or receiving the answer.
+ */
+static int wait_ssl(struct ec_tls *t, int err, int64_t deadline,
+		    bool sending)
+{
+	char tbuf[32];
+	int r;
+
+	r = wait_fd(t->fd, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
+		    deadline);
+	if (r == -ETIMEDOUT && sending)
+		return ec_err_set(r, "%s: could not send the request within %s",
+				  t->peer, timeout_str(t->timeout_ms, tbuf,
+						       sizeof(tbuf)));
+	if (r == -ETIMEDOUT)
+		return ec_err_set(r, "%s: no answer within %s; check that the KMS is healthy, or raise timeout=",
+				  t->peer, timeout_str(t->timeout_ms, tbuf,
+						       sizeof(tbuf)));
+	if (r)
+		return ec_err_set(r, "%s: %s: %s", t->peer,
+				  sending ? "send" : "receive", strerror(-r));
+	return 0;
+}
+
+/* What had happened when SSL_write_ex or SSL_read_ex failed with @ret. */
+static int transfer_failure(struct ec_tls *t, int ret, bool sending,
+			    size_t done, size_t len)
+{
+	char what[128];
+	int r, a;
+
+	if (sending)
+		snprintf(what, sizeof(what),
+			 "while we sent the request (%zu of %zu bytes sent)",
+			 done, len);
+	else if (done)
+		snprintf(what, sizeof(what),
+			 "in the middle of a reply (%zu of %zu bytes)",
+			 done, len);
+	else
+		snprintf(what, sizeof(what), "before it answered");
+	r = ssl_failure(t, ret, what);
+	if (sending && r == -EPROTO) {
+		a = pending_alert(t);
+		if (a)
+			r = a;
+	}
+	return r;
+}
+
+/*
+ * Send the @len bytes of @out, or receive @len bytes into @in (the other
+ * one NULL), within the timeout.
+ */
+static int transfer(struct ec_tls *t, const unsigned char *out,
+		    unsigned char *in, size_t len)
 {
 	struct sigpipe_guard g;
-	const unsigned char *p = buf;
-	char what[128], tbuf[32];
+	bool sending = out != NULL;
 	int64_t deadline = now_ms() + t->timeout_ms;
 	size_t done = 0, n;
 	int ret, err, r = 0;
@@ -632,39 +689,22 @@ int ec_tls_write(struct ec_tls *t, const void *buf, size_t len)
 	while (done < len) {
 		ERR_clear_error();
 		errno = 0;
-		ret = SSL_write_ex(t->ssl, p + done, len - done, &n);
+		if (sending)
+			ret = SSL_write_ex(t->ssl, out + done, len - done, &n);
+		else
+			ret = SSL_read_ex(t->ssl, in + done, len - done, &n);
 		if (ret == 1) {
 			done += n;
 			continue;
 		}
 		err = SSL_get_error(t->ssl, ret);
 		if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-			r = wait_fd(t->fd, err == SSL_ERROR_WANT_READ ?
-				    POLLIN : POLLOUT, deadline);
-			if (r == -ETIMEDOUT) {
-				r = ec_err_set(r, "%s: could not send the request within %s",
-					       t->peer,
-					       timeout_str(t->timeout_ms, tbuf,
-							   sizeof(tbuf)));
+			r = wait_ssl(t, err, deadline, sending);
+			if (r)
 				break;
-			}
-			if (r) {
-				r = ec_err_set(r, "%s: send: %s", t->peer,
-					       strerror(-r));
-				break;
-			}
 			continue;
 		}
-		snprintf(what, sizeof(what),
-			 "while we sent the request (%zu of %zu bytes sent)",
-			 done, len);
-		r = ssl_failure(t, ret, what);
-		if (r == -EPROTO) {
-			int a = pending_alert(t);
-
-			if (a)
-				r = a;
-		}
+		r = transfer_failure(t, ret, sending, done, len);
 		break;
 	}
 	ERR_clear_error();
@@ -672,56 +712,14 @@ int ec_tls_write(struct ec_tls *t, const void *buf, size_t len)
 	return r;
 }
 
+int ec_tls_write(struct ec_tls *t, const void *buf, size_t len)
+{
+	return transfer(t, buf, NULL, len);
+}
+
 int ec_tls_read(struct ec_tls *t, void *buf, size_t len)
 {
-	struct sigpipe_guard g;
-	unsigned char *p = buf;
-	char what[128], tbuf[32];
-	int64_t deadline = now_ms() + t->timeout_ms;
-	size_t done = 0, n;
-	int ret, err, r = 0;
-
-	if (!t->ssl)
-		return ec_err_set(-ENOTCONN, "%s: not connected", t->peer);
-	sigpipe_block(&g);
-	while (done < len) {
-		ERR_clear_error();
-		errno = 0;
-		ret = SSL_read_ex(t->ssl, p + done, len - done, &n);
-		if (ret == 1) {
-			done += n;
-			continue;
-		}
-		err = SSL_get_error(t->ssl, ret);
-		if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-			r = wait_fd(t->fd, err == SSL_ERROR_WANT_READ ?
-				    POLLIN : POLLOUT, deadline);
-			if (r == -ETIMEDOUT) {
-				r = ec_err_set(r, "%s: no answer within %s; check that the KMS is healthy, or raise timeout=",
-					       t->peer,
-					       timeout_str(t->timeout_ms, tbuf,
-							   sizeof(tbuf)));
-				break;
-			}
-			if (r) {
-				r = ec_err_set(r, "%s: receive: %s", t->peer,
-					       strerror(-r));
-				break;
-			}
-			continue;
-		}
-		if (done)
-			snprintf(what, sizeof(what),
-				 "in the middle of a reply (%zu of %zu bytes)",
-				 done, len);
-		else
-			snprintf(what, sizeof(what), "before it answered");
-		r = ssl_failure(t, ret, what);
-		break;
-	}
-	ERR_clear_error();
-	sigpipe_restore(&g);
-	return r;
+	return transfer(t, NULL, buf, len);
 }
 
 void ec_tls_close(struct ec_tls *t)

@@ -9,21 +9,11 @@
 #include <string.h>
 
 #include "error.h"
+#include "hex.h"
 #include "kms.h"
 #include "uri.h"
 
 #define PARAM_NAME_MAX	32
-
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Percent-decode @in[0..len) into @out (@size with the NUL). */
 static int decode(const char *uri, const char *in, size_t len, char *out,
@@ -36,8 +26,8 @@ static int decode(const char *uri, const char *in, size_t len, char *out,
 		char c = in[i];
 
 		if (c == '%') {
-			hi = i + 2 < len ? hex_digit(in[i + 1]) : -1;
-			lo = i + 2 < len ? hex_digit(in[i + 2]) : -1;
+			hi = i + 2 < len ? ec_hex_value(in[i + 1]) : -1;
+			lo = i + 2 < len ? ec_hex_value(in[i + 2]) : -1;
 			/* a NUL would cut the value short */
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 				return ec_err_set(-EINVAL,

@@ -121,10 +121,10 @@ const struct cli_command cli_commands[] = {
 	{ "watch", "", 0, 0, BIT(OPT_INTERVAL) | BIT(OPT_ONCE),
 	  "revoke open volumes whose CMK became unusable",
 	  "Checks the CMKs of every open volume's wrap slots and revokes the volumes\n"
-	  "none of whose CMKs is Enabled any more (Disabled, PendingDeletion or not\n"
-	  "found), logging why on stderr and in the audit log. A KMS that cannot be\n"
-	  "asked (unreachable, access denied) revokes nothing. Runs until SIGINT or\n"
-	  "SIGTERM, or checks once with --once.",
+	  "whose CMKs are all Disabled or PendingDeletion, logging why on stderr and\n"
+	  "in the audit log. A KMS that cannot be asked (unreachable, access denied)\n"
+	  "or does not know the CMK revokes nothing. Runs until SIGINT or SIGTERM,\n"
+	  "or checks once with --once.",
 	  cmd_watch },
 	{ "rewrap", "DEVICE", 1, 1,
 	  BIT(OPT_KEY) | BIT(OPT_KMS) | BIT(OPT_ROTATE) | BIT(OPT_SLOT),

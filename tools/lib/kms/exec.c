@@ -36,6 +36,7 @@
 #include <openssl/evp.h>
 
 #include "error.h"
+#include "key-name.h"
 #include "json-escape.h"
 #include "json-read.h"
 #include "kms.h"
@@ -939,15 +940,6 @@ static int exec_create_key(struct ec_kms *kms, enum ec_key_spec spec,
 	return r;
 }
 
-static int compare_keys(const void *a, const void *b)
-{
-	const struct ec_key_info *x = a, *y = b;
-
-	if (x->created != y->created)
-		return x->created < y->created ? -1 : 1;
-	return strcmp(x->id, y->id);
-}
-
 static int exec_list_keys(struct ec_kms *kms, struct ec_key_info **keys,
 			  size_t *n)
 {
@@ -987,8 +979,7 @@ static int exec_list_keys(struct ec_kms *kms, struct ec_key_info **keys,
 			goto out;
 		count++;
 	}
-	if (count)
-		qsort(list, count, sizeof(*list), compare_keys);
+	ec_key_info_sort(list, count);
 	*keys = list;
 	*n = count;
 	list = NULL;

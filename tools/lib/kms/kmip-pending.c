@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "hex.h"
 #include "kmip-pending.h"
 #include "statefile.h"
 
@@ -109,13 +110,10 @@ static void encode_id(char *out, const char *id)
 	*out = '\0';
 }
 
+/* uppercase only, as written */
 static int hex_value(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	return c >= 'a' && c <= 'f' ? -1 : ec_hex_value(c);
 }
 
 static bool decode_id(const char *s, char *out, size_t size)
@@ -277,19 +275,14 @@ static int read_file(const struct kmip_pending *p,
 		r = ec_err_set(-ENOMEM, "out of memory");
 		goto out;
 	}
-	while (done < (size_t)st.st_size) {
-		got = read(fd, buf + done, (size_t)st.st_size - done);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0) {
-			r = ec_err_set(got < 0 ? -errno : -EIO,
-				       "%s: cannot read %s: %s", p->kms_name,
-				       p->path,
-				       got < 0 ? strerror(errno) : "short read");
-			goto out;
-		}
-		done += (size_t)got;
+	got = ec_statefile_read(fd, buf, (size_t)st.st_size);
+	if (got != st.st_size) {
+		r = ec_err_set(got < 0 ? -errno : -EIO,
+			       "%s: cannot read %s: %s", p->kms_name, p->path,
+			       got < 0 ? strerror(errno) : "short read");
+		goto out;
 	}
+	done = (size_t)got;
 	buf[done] = '\0';
 	r = parse(p, buf, done, recs, n);
 out:

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "key-name.h"
 #include "kmip-client.h"
 #include "kmip-pending.h"
 #include "kms.h"
@@ -44,8 +45,6 @@
 #define WRAP_IV_MAX		64
 #define WRAP_HEAD		2
 
-#define ALIAS_NAME_MAX		100
-#define RESERVED_ALIAS		"envcrypt/"
 #define DELETION_DAYS_MIN	7
 #define DELETION_DAYS_MAX	30
 #define DAY_SECONDS		86400
@@ -88,22 +87,7 @@ static bool is_alias(const char *key)
 static const char *key_label(const struct kmip_key *k, char *buf,
 			     size_t size)
 {
-	if (k->alias[0])
-		snprintf(buf, size, "CMK %s (%s)", k->id, k->alias);
-	else
-		snprintf(buf, size, "CMK %s", k->id);
-	return buf;
-}
-
-static const char *format_date(int64_t t, char *buf, size_t size)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (!gmtime_r(&tt, &tm) ||
-	    !strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm))
-		snprintf(buf, size, "%" PRId64, t);
-	return buf;
+	return ec_key_label(k->id, k->alias, buf, size);
 }
 
 /* A key id as KMIP servers make them: printable ASCII, no space. */
@@ -116,24 +100,6 @@ static bool valid_id(const char *s)
 	for (; *s; s++)
 		if (*s <= 0x20 || *s >= 0x7f)
 			return false;
-	return true;
-}
-
-/* NAME of "alias/NAME": 1..100 of [A-Za-z0-9/_-] (as the local KMS). */
-static bool valid_alias_name(const char *name)
-{
-	size_t i, len = strlen(name);
-
-	if (!len || len > ALIAS_NAME_MAX)
-		return false;
-	for (i = 0; i < len; i++) {
-		char c = name[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '/' || c == '_' ||
-		      c == '-'))
-			return false;
-	}
 	return true;
 }
 
@@ -616,7 +582,8 @@ static int read_attribute(const struct ttlv_item *attr, struct kmip_key *k)
 	if (r == -EPROTO && it->type == TTLV_TEXT_STRING)
 		return 0;	/* too long for an alias of ours */
 	if (!r && is_alias(text) &&
-	    valid_alias_name(text + strlen(EC_ALIAS_PREFIX)) &&
+	    ec_alias_name_valid(text + strlen(EC_ALIAS_PREFIX),
+				strlen(text) - strlen(EC_ALIAS_PREFIX)) &&
 	    (!k->alias[0] || !strcmp(text, EC_SERVICE_KEY_ALIAS)))
 		memcpy(k->alias, text, sizeof(text));
 	return r;
@@ -738,7 +705,7 @@ static int purge(struct kmip_kms *kk, struct kmip_key *k)
 				     "%s: destroying %s, whose deletion date %s has passed",
 				     kk->kms.name,
 				     key_label(k, label, sizeof(label)),
-				     format_date(k->deletion_date, date,
+				     ec_key_date(k->deletion_date, date,
 						 sizeof(date)));
 	r = kmip_pending_set(&kk->pending, k->id, 0, 0);
 	if (r)
@@ -746,7 +713,7 @@ static int purge(struct kmip_kms *kk, struct kmip_key *k)
 	return ec_err_set(-ENOKEY,
 			  "%s was deleted from %s on its deletion date %s",
 			  key_label(k, label, sizeof(label)), kk->kms.name,
-			  format_date(k->deletion_date, date, sizeof(date)));
+			  ec_key_date(k->deletion_date, date, sizeof(date)));
 }
 
 /*
@@ -848,7 +815,7 @@ static int key_refused(struct kmip_kms *kk, const char *id,
 		return ec_err_set(-EKEYEXPIRED,
 				  "%s is PendingDeletion in %s, deleted on %s; it was revoked when its deletion was scheduled, and KMIP cannot reactivate a revoked key: open the volume through another wrap slot",
 				  label, kk->kms.name,
-				  format_date(k.deletion_date, date,
+				  ec_key_date(k.deletion_date, date,
 					      sizeof(date)));
 	if (k.state != KMIP_STATE_ACTIVE)
 		return ec_err_set(-EKEYREVOKED,
@@ -1159,18 +1126,9 @@ static int kmip_create_key(struct ec_kms *kms, enum ec_key_spec spec,
 		return ec_err_set(-EINVAL, "%s: unknown key spec %d",
 				  kms->name, (int)spec);
 	if (alias) {
-		if (is_alias(alias))
-			alias += strlen(EC_ALIAS_PREFIX);
-		if (!valid_alias_name(alias))
-			return ec_err_set(-EINVAL,
-					  "alias '%.120s' is not valid: use 1 to %d of A-Z a-z 0-9 / _ -",
-					  alias, ALIAS_NAME_MAX);
-		if (!strncmp(alias, RESERVED_ALIAS, strlen(RESERVED_ALIAS)))
-			return ec_err_set(-EINVAL,
-					  "alias %s%s is reserved: names under %s%s belong to envcrypt; choose another alias",
-					  EC_ALIAS_PREFIX, alias,
-					  EC_ALIAS_PREFIX, RESERVED_ALIAS);
-		snprintf(full, sizeof(full), "%s%s", EC_ALIAS_PREFIX, alias);
+		r = ec_alias_full(alias, full, sizeof(full));
+		if (r)
+			return r;
 		r = locate(kk, full, &ids, &n);
 		if (r)
 			return r;
@@ -1183,15 +1141,6 @@ static int kmip_create_key(struct ec_kms *kms, enum ec_key_spec spec,
 			return r;
 	}
 	return create_named(kk, full, info);
-}
-
-static int compare_keys(const void *a, const void *b)
-{
-	const struct ec_key_info *x = a, *y = b;
-
-	if (x->created != y->created)
-		return x->created < y->created ? -1 : 1;
-	return strcmp(x->id, y->id);
 }
 
 static int kmip_list_keys(struct ec_kms *kms, struct ec_key_info **keys,
@@ -1237,8 +1186,7 @@ static int kmip_list_keys(struct ec_kms *kms, struct ec_key_info **keys,
 		key_info(&k, &list[count++]);
 	}
 	r = 0;
-	if (count)
-		qsort(list, count, sizeof(*list), compare_keys);
+	ec_key_info_sort(list, count);
 	*keys = list;
 	*n = count;
 	list = NULL;
@@ -1252,24 +1200,14 @@ out:
 static int refuse_service_key(struct kmip_kms *kk, const struct kmip_key *k,
 			      const char *what)
 {
-	char label[LABEL_MAX];
-
-	return ec_err_set(-EPERM,
-			  "%s is the service key of %s: it can never be disabled or deleted (refused to %s it)",
-			  key_label(k, label, sizeof(label)), kk->kms.name,
-			  what);
+	return ec_key_refuse_service(k->id, k->alias, kk->kms.name, what);
 }
 
 static int pending_deletion(struct kmip_kms *kk, const struct kmip_key *k,
 			    const char *what)
 {
-	char label[LABEL_MAX], date[40];
-
-	return ec_err_set(-EKEYEXPIRED,
-			  "%s is PendingDeletion in %s, deleted on %s; cancel the deletion before you %s it",
-			  key_label(k, label, sizeof(label)), kk->kms.name,
-			  format_date(k->deletion_date, date, sizeof(date)),
-			  what);
+	return ec_key_pending_deletion(k->id, k->alias, k->deletion_date, "in",
+				       kk->kms.name, what);
 }
 
 static int kmip_enable_key(struct ec_kms *kms, const char *key,

@@ -29,6 +29,8 @@
 
 #include "aead.h"
 #include "error.h"
+#include "hex.h"
+#include "key-name.h"
 #include "kms.h"
 #include "secmem.h"
 #include "statefile.h"
@@ -47,8 +49,6 @@
 #define ARENA_SPARE		256
 
 #define CMK_ID_LEN		36		/* UUID text */
-#define ALIAS_NAME_MAX		100
-#define RESERVED_ALIAS		"envcrypt/"
 #define MATERIAL_MAX		32
 #define DELETION_DAYS_MIN	7
 #define DELETION_DAYS_MAX	30
@@ -114,22 +114,7 @@ static bool cmk_is_service(const struct cmk *cmk)
 /* "CMK <id> (alias/NAME)" or "CMK <id>", for messages. */
 static const char *cmk_label(const struct cmk *cmk, char *buf, size_t size)
 {
-	if (cmk->alias[0])
-		snprintf(buf, size, "CMK %s (%s)", cmk->id, cmk->alias);
-	else
-		snprintf(buf, size, "CMK %s", cmk->id);
-	return buf;
-}
-
-static const char *format_date(int64_t t, char *buf, size_t size)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (!gmtime_r(&tt, &tm) ||
-	    !strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm))
-		snprintf(buf, size, "%" PRId64, t);
-	return buf;
+	return ec_key_label(cmk->id, cmk->alias, buf, size);
 }
 
 static void cmk_info(const struct cmk *cmk, struct ec_key_info *info)
@@ -163,24 +148,6 @@ static bool valid_cmk_id(const char *s)
 			     (s[i] >= 'a' && s[i] <= 'f'))) {
 			return false;
 		}
-	}
-	return true;
-}
-
-/* NAME of "alias/NAME": 1..100 of [A-Za-z0-9/_-]. */
-static bool valid_alias_name(const char *name)
-{
-	size_t i, len = strlen(name);
-
-	if (!len || len > ALIAS_NAME_MAX)
-		return false;
-	for (i = 0; i < len; i++) {
-		char c = name[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '/' || c == '_' ||
-		      c == '-'))
-			return false;
 	}
 	return true;
 }
@@ -435,13 +402,10 @@ static bool parse_i64(const char *s, int64_t *v)
 	return true;
 }
 
+/* lowercase only, as written */
 static int hex_value(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	return c >= 'A' && c <= 'F' ? -1 : ec_hex_value(c);
 }
 
 static bool parse_hex(const char *s, uint8_t *out, size_t len)
@@ -493,7 +457,9 @@ static int parse_key_line(struct parser *p, struct keystore *ks,
 	alias = strcmp(tok[6], "-") ? tok[6] : "";
 	if (*alias && (strncmp(alias, EC_ALIAS_PREFIX,
 			       strlen(EC_ALIAS_PREFIX)) ||
-		       !valid_alias_name(alias + strlen(EC_ALIAS_PREFIX))))
+		       !ec_alias_name_valid(alias + strlen(EC_ALIAS_PREFIX),
+					    strlen(alias) -
+					    strlen(EC_ALIAS_PREFIX))))
 		return corrupt(p, "'%.120s' is not an alias", alias);
 	if (*alias && find_by_alias(ks, alias))
 		return corrupt(p, "alias %s appears twice", alias);
@@ -644,19 +610,15 @@ static int keystore_read(struct local_kms *lk, struct keystore *ks)
 		r = -errno;
 		goto out;
 	}
-	while (done < (size_t)st.st_size) {
-		n = read(fd, buf + done, (size_t)st.st_size - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			r = ec_err_set(n < 0 ? -errno : -EIO,
-				       "%s: cannot read keystore %s: %s",
-				       lk->kms.name, lk->path,
-				       n < 0 ? strerror(errno) : "short read");
-			goto out;
-		}
-		done += (size_t)n;
+	n = ec_statefile_read(fd, buf, (size_t)st.st_size);
+	if (n != st.st_size) {
+		r = ec_err_set(n < 0 ? -errno : -EIO,
+			       "%s: cannot read keystore %s: %s",
+			       lk->kms.name, lk->path,
+			       n < 0 ? strerror(errno) : "short read");
+		goto out;
 	}
+	done = (size_t)n;
 	/* Hex is two characters a byte: the file bounds the material. */
 	r = arena_alloc(ks, done / 2 + ARENA_SPARE);
 	if (r)
@@ -911,25 +873,8 @@ static void local_close(struct ec_kms *kms)
  */
 static int cmk_usable(struct local_kms *lk, const struct cmk *cmk)
 {
-	char label[EC_CMK_ID_MAX + EC_CMK_ALIAS_MAX + 8], date[40];
-
-	switch (cmk->state) {
-	case EC_KEY_ENABLED:
-		return 0;
-	case EC_KEY_DISABLED:
-		return ec_err_set(-EKEYREVOKED,
-				  "%s is Disabled in %s",
-				  cmk_label(cmk, label, sizeof(label)),
-				  lk->kms.name);
-	case EC_KEY_PENDING_DELETION:
-		return ec_err_set(-EKEYEXPIRED,
-				  "%s is PendingDeletion in %s, deleted on %s",
-				  cmk_label(cmk, label, sizeof(label)),
-				  lk->kms.name,
-				  format_date(cmk->deletion_date, date,
-					      sizeof(date)));
-	}
-	return -EINVAL;
+	return ec_key_usable(cmk->id, cmk->alias, cmk->state,
+			     cmk->deletion_date, "in", lk->kms.name);
 }
 
 /* The AAD: WRAP_AAD_LABEL id ":" version ":" context; malloc'd. */
@@ -1138,19 +1083,9 @@ static int local_create_key(struct ec_kms *kms, enum ec_key_spec spec,
 		return ec_err_set(-EINVAL, "%s: unknown key spec %d",
 				  kms->name, (int)spec);
 	if (alias) {
-		/* "NAME"; "alias/NAME" is taken to mean the same. */
-		if (!strncmp(alias, EC_ALIAS_PREFIX, strlen(EC_ALIAS_PREFIX)))
-			alias += strlen(EC_ALIAS_PREFIX);
-		if (!valid_alias_name(alias))
-			return ec_err_set(-EINVAL,
-					  "alias '%.120s' is not valid: use 1 to %d of A-Z a-z 0-9 / _ -",
-					  alias, ALIAS_NAME_MAX);
-		if (!strncmp(alias, RESERVED_ALIAS, strlen(RESERVED_ALIAS)))
-			return ec_err_set(-EINVAL,
-					  "alias %s%s is reserved: names under %s%s belong to envcrypt; choose another alias",
-					  EC_ALIAS_PREFIX, alias,
-					  EC_ALIAS_PREFIX, RESERVED_ALIAS);
-		snprintf(full, sizeof(full), "%s%s", EC_ALIAS_PREFIX, alias);
+		r = ec_alias_full(alias, full, sizeof(full));
+		if (r)
+			return r;
 	}
 
 	r = keystore_begin(lk, &ks, true);
@@ -1175,15 +1110,6 @@ out:
 	return r;
 }
 
-static int compare_keys(const void *a, const void *b)
-{
-	const struct ec_key_info *x = a, *y = b;
-
-	if (x->created != y->created)
-		return x->created < y->created ? -1 : 1;
-	return strcmp(x->id, y->id);
-}
-
 static int local_list_keys(struct ec_kms *kms, struct ec_key_info **keys,
 			   size_t *n)
 {
@@ -1206,7 +1132,7 @@ static int local_list_keys(struct ec_kms *kms, struct ec_key_info **keys,
 		}
 		for (i = 0; i < ks.n; i++)
 			cmk_info(&ks.keys[i], &list[i]);
-		qsort(list, ks.n, sizeof(*list), compare_keys);
+		ec_key_info_sort(list, ks.n);
 	}
 	*keys = list;
 	*n = ks.n;
@@ -1255,25 +1181,15 @@ out:
 static int refuse_service_key(struct local_kms *lk, const struct cmk *cmk,
 			      const char *what)
 {
-	char label[EC_CMK_ID_MAX + EC_CMK_ALIAS_MAX + 8];
-
-	return ec_err_set(-EPERM,
-			  "%s is the service key of %s: it can never be disabled or deleted (refused to %s it)",
-			  cmk_label(cmk, label, sizeof(label)), lk->kms.name,
-			  what);
+	return ec_key_refuse_service(cmk->id, cmk->alias, lk->kms.name, what);
 }
 
 /* The message for an admin operation on a PendingDeletion key. */
 static int pending_deletion(struct local_kms *lk, const struct cmk *cmk,
 			    const char *what)
 {
-	char label[EC_CMK_ID_MAX + EC_CMK_ALIAS_MAX + 8], date[40];
-
-	return ec_err_set(-EKEYEXPIRED,
-			  "%s is PendingDeletion in %s, deleted on %s; cancel the deletion before you %s it",
-			  cmk_label(cmk, label, sizeof(label)), lk->kms.name,
-			  format_date(cmk->deletion_date, date, sizeof(date)),
-			  what);
+	return ec_key_pending_deletion(cmk->id, cmk->alias, cmk->deletion_date,
+				       "in", lk->kms.name, what);
 }
 
 static int change_enable(struct local_kms *lk, struct keystore *ks,

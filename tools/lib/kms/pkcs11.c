@@ -25,6 +25,8 @@
 
 #include "ckr.h"
 #include "error.h"
+#include "hex.h"
+#include "key-name.h"
 #include "kms.h"
 #include "pkcs11-kms.h"
 #include "pkcs11-session.h"
@@ -36,8 +38,6 @@
 #define CMK_ID_BYTES		16
 #define CMK_ID_BYTES_MAX	((EC_CMK_ID_MAX - 1) / 2)
 #define CMK_KEY_BYTES		32		/* AES-256 */
-#define ALIAS_NAME_MAX		100
-#define RESERVED_ALIAS		"envcrypt/"
 #define SERVICE_LABEL		"envcrypt/service"
 #define DELETION_DAYS_MIN	7
 #define DELETION_DAYS_MAX	30
@@ -59,22 +59,7 @@ static struct pkcs11_kms *to_pkcs11(struct ec_kms *kms)
 
 const char *p11_key_label(const struct p11_key *key, char *buf, size_t size)
 {
-	if (key->alias[0])
-		snprintf(buf, size, "CMK %s (%s)", key->id, key->alias);
-	else
-		snprintf(buf, size, "CMK %s", key->id);
-	return buf;
-}
-
-static const char *format_date(int64_t t, char *buf, size_t size)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (!gmtime_r(&tt, &tm) ||
-	    !strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm))
-		snprintf(buf, size, "%" PRId64, t);
-	return buf;
+	return ec_key_label(key->id, key->alias, buf, size);
 }
 
 static void hex(char *out, const uint8_t *in, size_t len)
@@ -86,17 +71,6 @@ static void hex(char *out, const uint8_t *in, size_t len)
 	out[2 * len] = '\0';
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* A key id: 2 to 126 hex digits, an even number; into @id. */
 static bool parse_key_id(const char *s, uint8_t *id, size_t *len)
 {
@@ -105,31 +79,13 @@ static bool parse_key_id(const char *s, uint8_t *id, size_t *len)
 	if (!n || n % 2 || n / 2 > CMK_ID_BYTES_MAX)
 		return false;
 	for (i = 0; i < n / 2; i++) {
-		int hi = hex_value(s[2 * i]), lo = hex_value(s[2 * i + 1]);
+		int hi = ec_hex_value(s[2 * i]), lo = ec_hex_value(s[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return false;
 		id[i] = (uint8_t)(hi << 4 | lo);
 	}
 	*len = n / 2;
-	return true;
-}
-
-/* NAME of "alias/NAME": 1..100 of [A-Za-z0-9/_-], as the local KMS. */
-static bool valid_alias_name(const char *name, size_t len)
-{
-	size_t i;
-
-	if (!len || len > ALIAS_NAME_MAX)
-		return false;
-	for (i = 0; i < len; i++) {
-		char c = name[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '/' || c == '_' ||
-		      c == '-'))
-			return false;
-	}
 	return true;
 }
 
@@ -227,7 +183,7 @@ static int key_read(struct pkcs11_kms *pk, CK_OBJECT_HANDLE handle,
 		    struct p11_key *key)
 {
 	uint8_t id[CMK_ID_BYTES_MAX];
-	char label[ALIAS_NAME_MAX + 1];
+	char label[EC_ALIAS_NAME_MAX + 1];
 	CK_ULONG value_len = 0;
 	CK_BBOOL decrypt = CK_FALSE;
 	CK_ATTRIBUTE get[] = {
@@ -253,7 +209,7 @@ static int key_read(struct pkcs11_kms *pk, CK_OBJECT_HANDLE handle,
 	if (get[0].ulValueLen <= sizeof(id))
 		hex(key->id, id, get[0].ulValueLen);
 	if (get[1].ulValueLen < sizeof(label) &&
-	    valid_alias_name(label, get[1].ulValueLen)) {
+	    ec_alias_name_valid(label, get[1].ulValueLen)) {
 		label[get[1].ulValueLen] = '\0';
 		snprintf(key->alias, sizeof(key->alias), "%s%s",
 			 EC_ALIAS_PREFIX, label);
@@ -345,10 +301,10 @@ static int key_find(struct pkcs11_kms *pk, const char *name,
 		return ec_err_set(-EINVAL, "no CMK given for %s",
 				  pk->kms.name);
 	if (!strncmp(name, EC_ALIAS_PREFIX, prefix)) {
-		if (!valid_alias_name(name + prefix, strlen(name + prefix)))
+		if (!ec_alias_name_valid(name + prefix, strlen(name + prefix)))
 			return ec_err_set(-EINVAL,
 					  "'%.120s' is not an alias: use alias/NAME, NAME 1 to %d of A-Z a-z 0-9 / _ -",
-					  name, ALIAS_NAME_MAX);
+					  name, EC_ALIAS_NAME_MAX);
 		tmpl[2].type = CKA_LABEL;
 		tmpl[2].pValue = (void *)(name + prefix);
 		tmpl[2].ulValueLen = strlen(name + prefix);
@@ -374,7 +330,7 @@ static int key_find(struct pkcs11_kms *pk, const char *name,
 		return ec_err_set(-ENOTUNIQ,
 				  "%s names more than one AES key on %s: give the key id instead (envcryptctl kms list-keys)",
 				  name, pk->kms.name);
-	format_date(key->deletion, date, sizeof(date));
+	ec_key_date(key->deletion, date, sizeof(date));
 	r = key_purge(pk, key);
 	if (r > 0)
 		return ec_err_set(-ENOKEY,
@@ -392,24 +348,8 @@ static int key_find(struct pkcs11_kms *pk, const char *name,
 /* Wrap and unwrap need an Enabled key. */
 static int key_usable(struct pkcs11_kms *pk, const struct p11_key *key)
 {
-	char label[LABEL_SIZE], date[40];
-
-	switch (key_state(key)) {
-	case EC_KEY_ENABLED:
-		return 0;
-	case EC_KEY_DISABLED:
-		return ec_err_set(-EKEYREVOKED, "%s is Disabled on %s",
-				  p11_key_label(key, label, sizeof(label)),
-				  pk->kms.name);
-	case EC_KEY_PENDING_DELETION:
-		return ec_err_set(-EKEYEXPIRED,
-				  "%s is PendingDeletion on %s, deleted on %s",
-				  p11_key_label(key, label, sizeof(label)),
-				  pk->kms.name,
-				  format_date(key->deletion, date,
-					      sizeof(date)));
-	}
-	return -EINVAL;
+	return ec_key_usable(key->id, key->alias, key_state(key), key->deletion,
+			     "on", pk->kms.name);
 }
 
 /* ---- open and close --------------------------------------------------- */
@@ -614,19 +554,9 @@ static int pkcs11_create_key(struct ec_kms *kms, enum ec_key_spec spec,
 		return ec_err_set(-EINVAL, "%s: unknown key spec %d",
 				  kms->name, (int)spec);
 	if (alias) {
-		/* "NAME"; "alias/NAME" is taken to mean the same. */
-		if (!strncmp(alias, EC_ALIAS_PREFIX, strlen(EC_ALIAS_PREFIX)))
-			alias += strlen(EC_ALIAS_PREFIX);
-		if (!valid_alias_name(alias, strlen(alias)))
-			return ec_err_set(-EINVAL,
-					  "alias '%.120s' is not valid: use 1 to %d of A-Z a-z 0-9 / _ -",
-					  alias, ALIAS_NAME_MAX);
-		if (!strncmp(alias, RESERVED_ALIAS, strlen(RESERVED_ALIAS)))
-			return ec_err_set(-EINVAL,
-					  "alias %s%s is reserved: names under %s%s belong to envcrypt; choose another alias",
-					  EC_ALIAS_PREFIX, alias,
-					  EC_ALIAS_PREFIX, RESERVED_ALIAS);
-		snprintf(full, sizeof(full), "%s%s", EC_ALIAS_PREFIX, alias);
+		r = ec_alias_full(alias, full, sizeof(full));
+		if (r)
+			return r;
 	}
 	r = p11_connect(pk);
 	if (r)
@@ -704,15 +634,6 @@ static int pkcs11_service_key(struct ec_kms *kms, struct ec_key_info *info)
 	return 0;
 }
 
-static int compare_keys(const void *a, const void *b)
-{
-	const struct ec_key_info *x = a, *y = b;
-
-	if (x->created != y->created)
-		return x->created < y->created ? -1 : 1;
-	return strcmp(x->id, y->id);
-}
-
 static int pkcs11_list_keys(struct ec_kms *kms, struct ec_key_info **keys,
 			    size_t *n)
 {
@@ -757,8 +678,7 @@ static int pkcs11_list_keys(struct ec_kms *kms, struct ec_key_info **keys,
 		*n = 0;
 		return r;
 	}
-	if (*n)
-		qsort(list, *n, sizeof(*list), compare_keys);
+	ec_key_info_sort(list, *n);
 	*keys = list;
 	return 0;
 }
@@ -821,24 +741,14 @@ static int pkcs11_change(struct ec_kms *kms, const char *key_name,
 static int refuse_service_key(struct pkcs11_kms *pk,
 			      const struct p11_key *key, const char *what)
 {
-	char label[LABEL_SIZE];
-
-	return ec_err_set(-EPERM,
-			  "%s is the service key of %s: it can never be disabled or deleted (refused to %s it)",
-			  p11_key_label(key, label, sizeof(label)),
-			  pk->kms.name, what);
+	return ec_key_refuse_service(key->id, key->alias, pk->kms.name, what);
 }
 
 static int pending_deletion(struct pkcs11_kms *pk, const struct p11_key *key,
 			    const char *what)
 {
-	char label[LABEL_SIZE], date[40];
-
-	return ec_err_set(-EKEYEXPIRED,
-			  "%s is PendingDeletion on %s, deleted on %s; cancel the deletion before you %s it",
-			  p11_key_label(key, label, sizeof(label)),
-			  pk->kms.name,
-			  format_date(key->deletion, date, sizeof(date)), what);
+	return ec_key_pending_deletion(key->id, key->alias, key->deletion, "on",
+				       pk->kms.name, what);
 }
 
 static int change_enable(struct pkcs11_kms *pk, struct p11_key *key,

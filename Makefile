@@ -9,6 +9,7 @@
 #                   against pykmip-server, SoftHSM2 and plugins, short
 #                   fuzz runs)
 #   make fuzz       every fuzz target for FUZZ_TIME seconds (300)
+#   make valgrind   the userspace unit tests under valgrind
 #   make demo       boot a guest and show an encrypted volume at work
 #   make bench      dm-envcrypt against dm-crypt in a deterministic guest,
 #                   and the ciphers natively against OpenSSL
@@ -23,7 +24,7 @@ export KVER KDIR
 MODULE := kernel/dm-envcrypt.ko
 
 .PHONY: all module tools deps check check-unit check-peers check-fuzz check-vm \
-	fuzz demo bench lint checkpatch sparse clean
+	fuzz valgrind demo bench lint checkpatch sparse clean
 
 all: module tools
 
@@ -59,6 +60,10 @@ check-fuzz:
 
 fuzz:
 	$(MAKE) -C tests/fuzz fuzz
+
+# the userspace unit tests under valgrind (zero reports)
+valgrind: tools
+	$(MAKE) -C tests/tools valgrind
 
 # Programs the guest tests run, built on the host (the guest gets all of
 # build/bin, envcryptctl included).

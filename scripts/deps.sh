@@ -11,7 +11,7 @@ linux-image-amd64 linux-headers-amd64
 qemu-system-x86 qemu-utils busybox-static
 dmsetup keyutils fio cryptsetup-bin e2fsprogs
 sparse linux-source-6.1
-python3-pykmip softhsm2 libp11-kit-dev openssl clang
+python3-pykmip softhsm2 libp11-kit-dev openssl clang valgrind
 "
 
 missing=""

@@ -138,6 +138,38 @@ static void test_uri_pin_source_forms(void **state)
 	assert_msg_has("ENVCRYPT_PKCS11_PIN");
 }
 
+/*
+ * Found by fuzz_pkcs11_uri: "file://///c/pin" was "///c/pin", whose
+ * canonical "file:///c/pin" parsed back as "/c/pin", so the canonical
+ * form of a URI was not its own canonical form.  Leading slashes are
+ * one now, and the canonical form is stable.
+ */
+static void test_uri_pin_source_extra_slashes(void **state)
+{
+	static const char uri[] =
+		"pkcs11:token=My%20Token;manufacturer=SoftHSM%20project;"
+		"serial=0123456789abcdef;model=SoftHSM%20v2;slot-id=42"
+		"?module-path=/usr/lib/x86_64-linux-gnu/softosm/libsofthsm2.so"
+		"&pin-source=file://///c/envcrypt/pin"
+		"&mechanism=aes-key-wrap-pad&timeout=15";
+	struct ec_p11_uri u, v;
+	char a[EC_KMS_URI_MAX], b[EC_KMS_URI_MAX];
+
+	(void)state;
+	assert_int_equal(ec_p11_uri_parse(uri, &u), 0);
+	assert_string_equal(u.pin_file, "/c/envcrypt/pin");
+	assert_int_equal(ec_p11_uri_format(&u, a, sizeof(a)), 0);
+	assert_non_null(strstr(a, "&pin-source=file:/c/envcrypt/pin&"));
+	assert_int_equal(ec_p11_uri_parse(a, &v), 0);
+	assert_string_equal(v.pin_file, u.pin_file);
+	assert_int_equal(ec_p11_uri_format(&v, b, sizeof(b)), 0);
+	assert_string_equal(a, b);
+
+	assert_int_equal(ec_p11_uri_parse("pkcs11:token=t?module-path=/m.so"
+					  "&pin-source=//etc//pin", &u), 0);
+	assert_string_equal(u.pin_file, "/etc//pin");
+}
+
 /* pin-value= is refused, and the message never shows the PIN. */
 static void test_uri_pin_value_refused(void **state)
 {
@@ -846,6 +878,7 @@ int main(void)
 		cmocka_unit_test(test_uri_all_attributes_canonical_order),
 		cmocka_unit_test(test_uri_canonical_round_trip),
 		cmocka_unit_test(test_uri_pin_source_forms),
+		cmocka_unit_test(test_uri_pin_source_extra_slashes),
 		cmocka_unit_test(test_uri_pin_value_refused),
 		cmocka_unit_test(test_uri_module_path),
 		cmocka_unit_test(test_uri_token_required_and_sized),

@@ -68,7 +68,6 @@ static const struct cli_option cli_options[OPT_COUNT] = {
 };
 
 static int cmd_help(const struct cli_opts *o, int argc, char **argv);
-static int cmd_kms(const struct cli_opts *o, int argc, char **argv);
 
 const struct cli_command cli_commands[] = {
 	{ "format", "DEVICE", 1, 1,
@@ -198,7 +197,7 @@ const struct cli_command cli_commands[] = {
 	{ "kms", "COMMAND ...", 1, 32, 0,
 	  "manage CMKs (see 'envcryptctl kms help')",
 	  NULL,
-	  cmd_kms },
+	  NULL },			/* cli_parse: a cli_kms_commands entry */
 	{ "help", "[COMMAND]", 0, 2, 0,
 	  "show help for envcryptctl or a command",
 	  NULL,
@@ -478,15 +477,19 @@ static int set_option(struct cli_opts *o, int id, const char *arg)
 
 #define OPT_HELP	OPT_COUNT
 
-/* Parse @argv (argv[0] is the command name) for @c and run it. */
-static int run_command(const char *prefix, const struct cli_command *c,
-		       int argc, char **argv)
+/*
+ * Parse the options of @c in *@argv (argv[0] is the command name) into
+ * @o, and leave *@argc, *@argv at the positional arguments: CLI_RUN, or
+ * the exit code (help shown, usage error).
+ */
+static int parse_command(const char *prefix, const struct cli_command *c,
+			 int *argc, char ***argv, struct cli_opts *o)
 {
 	struct option longopts[OPT_COUNT + 2];
-	struct cli_opts o;
+	char **av = *argv;
+	int ac = *argc;
 	int i, n = 0, id, r;
 
-	memset(&o, 0, sizeof(o));
 	for (i = 0; i < OPT_COUNT; i++) {
 		if (!(c->opts & BIT(i)))
 			continue;
@@ -502,12 +505,13 @@ static int run_command(const char *prefix, const struct cli_command *c,
 
 	/*
 	 * Options may follow the arguments, except for "kms", whose
-	 * arguments are a command with options of its own.
+	 * arguments are a command with options of its own.  optind 0
+	 * starts getopt afresh: nothing of an earlier parse is left.
 	 */
 	optind = 0;
 	opterr = 0;
-	while ((id = getopt_long(argc, argv, c->run == cmd_kms ? "+:" : ":",
-				 longopts, NULL)) != -1) {
+	while ((id = getopt_long(ac, av, c->run ? ":" : "+:", longopts,
+				 NULL)) != -1) {
 		if (id == OPT_HELP) {
 			command_help(stdout, prefix, c);
 			return EC_EXIT_OK;
@@ -515,11 +519,11 @@ static int run_command(const char *prefix, const struct cli_command *c,
 		if (id == ':')
 			return usage_error(prefix, c,
 					   "option %s needs an argument",
-					   argv[optind - 1]);
+					   av[optind - 1]);
 		if (id == '?')
 			return usage_error(prefix, c, "unknown option '%s'",
-					   argv[optind - 1]);
-		r = set_option(&o, id, optarg);
+					   av[optind - 1]);
+		r = set_option(o, id, optarg);
 		if (r == -E2BIG)
 			return usage_error(prefix, c,
 					   "--%s may be given at most %d times",
@@ -528,24 +532,66 @@ static int run_command(const char *prefix, const struct cli_command *c,
 			return usage_error(prefix, c,
 					   "'%s' is not a number", optarg);
 	}
-	argc -= optind;
-	argv += optind;
-	if (argc < c->min_args)
+	ac -= optind;
+	av += optind;
+	if (ac < c->min_args)
 		return usage_error(prefix, c, "%s: missing arguments",
 				   c->name);
-	if (argc > c->max_args)
+	if (ac > c->max_args)
 		return usage_error(prefix, c, "unexpected argument '%s'",
-				   argv[c->max_args]);
-	ec_err_clear();
-	r = c->run(&o, argc, argv);
-	if (r > 0)
-		return r;
-	if (r < 0) {
-		fprintf(stderr, "%s: %s\n", PROG,
-			ec_err_msg()[0] ? ec_err_msg() : strerror(-r));
-		return ec_exit_code(r);
+				   av[c->max_args]);
+	*argc = ac;
+	*argv = av;
+	return CLI_RUN;
+}
+
+int cli_parse(int argc, char **argv, struct cli_parsed *p)
+{
+	const struct cli_command *c;
+	int r;
+
+	memset(p, 0, sizeof(*p));
+	if (argc < 2) {
+		program_help(stderr);
+		return EC_EXIT_USAGE;
 	}
-	return EC_EXIT_OK;
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		program_help(stdout);
+		return EC_EXIT_OK;
+	}
+	c = find_command(cli_commands, argv[1]);
+	if (!c)
+		return usage_error("", NULL,
+				   "no command '%s'; see 'envcryptctl help'",
+				   argv[1]);
+	p->prefix = "";
+	argc--;
+	argv++;
+	r = parse_command(p->prefix, c, &argc, &argv, &p->opts);
+	if (r != CLI_RUN)
+		return r;
+	if (!c->run) {
+		/* "kms COMMAND ...": argv[0] is COMMAND (min_args 1) */
+		if (!strcmp(argv[0], "help") || !strcmp(argv[0], "--help")) {
+			fputs("KMS commands:\n", stdout);
+			table_help(stdout, "kms ", cli_kms_commands);
+			return EC_EXIT_OK;
+		}
+		c = find_command(cli_kms_commands, argv[0]);
+		if (!c)
+			return usage_error("", NULL,
+					   "no kms command '%s'; see 'envcryptctl kms help'",
+					   argv[0]);
+		p->prefix = "kms ";
+		memset(&p->opts, 0, sizeof(p->opts));
+		r = parse_command(p->prefix, c, &argc, &argv, &p->opts);
+		if (r != CLI_RUN)
+			return r;
+	}
+	p->cmd = c;
+	p->argc = argc;
+	p->argv = argv;
+	return CLI_RUN;
 }
 
 static int cmd_help(const struct cli_opts *o, int argc, char **argv)
@@ -577,24 +623,6 @@ static int cmd_help(const struct cli_opts *o, int argc, char **argv)
 	return 0;
 }
 
-static int cmd_kms(const struct cli_opts *o, int argc, char **argv)
-{
-	const struct cli_command *c;
-
-	(void)o;
-	if (!strcmp(argv[0], "help") || !strcmp(argv[0], "--help")) {
-		fputs("KMS commands:\n", stdout);
-		table_help(stdout, "kms ", cli_kms_commands);
-		return 0;
-	}
-	c = find_command(cli_kms_commands, argv[0]);
-	if (!c)
-		return usage_error("", NULL,
-				   "no kms command '%s'; see 'envcryptctl kms help'",
-				   argv[0]);
-	return run_command("kms ", c, argc, argv);
-}
-
 int cli_confirm(const struct cli_opts *o, const char *device,
 		const char *what)
 {
@@ -617,29 +645,28 @@ int cli_confirm(const struct cli_opts *o, const char *device,
 
 int cli_main(int argc, char **argv)
 {
-	const struct cli_command *c;
+	struct cli_parsed p;
 	int r;
 
-	if (argc < 2) {
-		program_help(stderr);
-		return EC_EXIT_USAGE;
-	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		program_help(stdout);
-		return EC_EXIT_OK;
-	}
-	c = find_command(cli_commands, argv[1]);
-	if (!c)
-		return usage_error("", NULL,
-				   "no command '%s'; see 'envcryptctl help'",
-				   argv[1]);
+	r = cli_parse(argc, argv, &p);
+	if (r != CLI_RUN)
+		return r;
 	r = ec_secmem_init();
 	/* a broken host policy refuses every command but help */
-	if (!r && strcmp(c->name, "help"))
+	if (!r && p.cmd->run != cmd_help)
 		r = ec_policy_load();
 	if (r) {
 		fprintf(stderr, "%s: %s\n", PROG, ec_err_msg());
 		return ec_exit_code(r);
 	}
-	return run_command("", c, argc - 1, argv + 1);
+	ec_err_clear();
+	r = p.cmd->run(&p.opts, p.argc, p.argv);
+	if (r > 0)
+		return r;
+	if (r < 0) {
+		fprintf(stderr, "%s: %s\n", PROG,
+			ec_err_msg()[0] ? ec_err_msg() : strerror(-r));
+		return ec_exit_code(r);
+	}
+	return EC_EXIT_OK;
 }

@@ -83,13 +83,35 @@ struct cli_command {
 	uint32_t opts;			/* BIT(OPT_...) it accepts */
 	const char *summary;		/* one line, for "help" */
 	const char *help;		/* paragraphs, for "COMMAND --help" */
-	/* returns 0, a negative errno, or a positive exit code */
+	/*
+	 * returns 0, a negative errno, or a positive exit code; NULL for
+	 * "kms", whose first argument names a cli_kms_commands entry
+	 */
 	int (*run)(const struct cli_opts *o, int argc, char **argv);
 };
 
 /* The command tables: volume commands, and "kms" subcommands. */
 extern const struct cli_command cli_commands[];
 extern const struct cli_command cli_kms_commands[];
+
+/* A command line parsed: the command to run, its options and arguments. */
+struct cli_parsed {
+	const struct cli_command *cmd;	/* never "kms": its subcommand */
+	const char *prefix;		/* "" or "kms ", for messages */
+	struct cli_opts opts;
+	int argc;			/* the positional arguments, */
+	char **argv;			/* within min_args..max_args */
+};
+
+#define CLI_RUN		(-1)
+
+/*
+ * Parse @argv (argv[0] is the program; getopt reorders the rest) against
+ * the command tables and nothing else: no policy, no KMS, no device.
+ * CLI_RUN with @p filled, or the exit code, after printing the help or
+ * the usage error asked for.  Each call starts afresh (getopt's optind).
+ */
+int cli_parse(int argc, char **argv, struct cli_parsed *p);
 
 /* Parse and run; the exit code.  argv[0] is the program. */
 int cli_main(int argc, char **argv);

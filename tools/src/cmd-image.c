@@ -132,7 +132,7 @@ int cmd_convert(const struct cli_opts *o, int argc, char **argv)
 			continue;
 		}
 		if (!o->to_dir) {
-			first = r;	/* run_command prints the message */
+			first = r;	/* cli_main prints the message */
 			break;
 		}
 		fprintf(stderr, "envcryptctl: %s -> %s: failed: %s\n",

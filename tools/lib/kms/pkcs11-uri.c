@@ -186,6 +186,12 @@ static int parse_pin_source(const char *uri, const char *query,
 		return ec_err_set(-EINVAL,
 				  "KMS URI '%s': pin-source '%s' is not an absolute file name; use pin-source=file:/path",
 				  uri, buf);
+	/*
+	 * One leading '/': the same file, and the canonical "file:/PATH"
+	 * parses back to it ("file:" "///x" would come back as "/x").
+	 */
+	while (path[1] == '/')
+		path++;
 	snprintf(u->pin_file, sizeof(u->pin_file), "%s", path);
 	return 0;
 }

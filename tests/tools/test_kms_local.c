@@ -328,19 +328,105 @@ static void test_describe_unknown_key_fails_with_enokey(void **state)
 			 -ENOKEY);
 }
 
-static void test_missing_keystore_reads_empty_and_creates_nothing(
+/*
+ * No keystore directory: its storage is not mounted, or it was moved
+ * away.  That is a KMS out of reach (retried, exit 4), not an empty
+ * keystore whose every CMK is "not found" (final, exit 3); and reading
+ * creates nothing.
+ */
+static void test_missing_keystore_dir_is_unreachable_and_creates_nothing(
 	void **state)
 {
 	struct fixture *f = *state;
-	struct ec_key_info *keys = (void *)1;
+	struct ec_key_info *keys = (void *)1, info;
+	char expected[1024];
 	struct stat st;
 	size_t n = 99;
 
+	assert_int_equal(ec_kms_list_keys(f->kms, &keys, &n), -EHOSTUNREACH);
+	snprintf(expected, sizeof(expected),
+		 "%s: the keystore directory %s is missing (No such file or directory): mount its storage or put it back (tried 3 times)",
+		 f->name, f->dir);
+	assert_string_equal(ec_err_msg(), expected);
+	assert_int_equal(n, 0);
+	assert_null(keys);
+	assert_int_equal(ec_kms_describe_key(f->kms, "alias/db", &info),
+			 -EHOSTUNREACH);
+	/* a change is not tried again, and makes no directory either */
+	assert_int_equal(ec_kms_disable_key(f->kms, "alias/db", &info),
+			 -EHOSTUNREACH);
+	snprintf(expected, sizeof(expected),
+		 "%s: the keystore directory %s is missing (No such file or directory): mount its storage or put it back",
+		 f->name, f->dir);
+	assert_string_equal(ec_err_msg(), expected);
+	assert_int_equal(ec_exit_code(-EHOSTUNREACH), EC_EXIT_KMS_UNREACHABLE);
+	assert_int_equal(stat(f->dir, &st), -1);
+	assert_int_equal(errno, ENOENT);
+}
+
+/* An existing directory without a keystore file is an empty keystore. */
+static void test_empty_keystore_dir_reads_empty(void **state)
+{
+	struct fixture *f = *state;
+	struct ec_key_info *keys = (void *)1, info;
+	size_t n = 99;
+
+	assert_int_equal(mkdir(f->dir, 0700), 0);
 	assert_int_equal(ec_kms_list_keys(f->kms, &keys, &n), 0);
 	assert_int_equal(n, 0);
 	assert_null(keys);
-	assert_int_equal(stat(f->dir, &st), -1);
-	assert_int_equal(errno, ENOENT);
+	assert_int_equal(ec_kms_describe_key(f->kms, "alias/db", &info),
+			 -ENOKEY);
+	assert_int_equal(access(f->path, F_OK), -1);
+}
+
+/*
+ * The directory moved away after the CMK wrapped a key: unwrap and
+ * describe cannot reach it (not "not found"), and both work again once
+ * it is back.  A key missing from a keystore that is there stays
+ * "not found".
+ */
+static void test_keystore_dir_moved_away_is_unreachable(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t dk[DK_LEN], back[DK_LEN];
+	struct ec_key_info made, info;
+	struct ec_wrapped w;
+	char *away = path_in(f->base, "kms.away");
+
+	create(f, EC_SPEC_AES_256, "db", &made);
+	random_dk(dk, sizeof(dk));
+	wrap(f, made.id, dk, &w);
+	assert_int_equal(rename(f->dir, away), 0);
+	assert_int_equal(unwrap(f, made.id, &w, back), -EHOSTUNREACH);
+	assert_non_null(strstr(ec_err_msg(), "is missing (No such file or directory)"));
+	assert_int_equal(ec_kms_describe_key(f->kms, "alias/db", &info),
+			 -EHOSTUNREACH);
+	assert_int_equal(rename(away, f->dir), 0);
+	assert_int_equal(unwrap(f, made.id, &w, back), 0);
+	assert_memory_equal(back, dk, DK_LEN);
+	assert_int_equal(ec_kms_describe_key(f->kms, "alias/other", &info),
+			 -ENOKEY);
+	free(away);
+}
+
+/* Where the keystore directory should be, a file: a configuration error. */
+static void test_keystore_dir_that_is_a_file_fails(void **state)
+{
+	struct fixture *f = *state;
+	struct ec_key_info info;
+	char expected[1024];
+	int fd;
+
+	fd = open(f->dir, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(ec_kms_describe_key(f->kms, "alias/db", &info),
+			 -ENOTDIR);
+	snprintf(expected, sizeof(expected),
+		 "%s: cannot open lock file %s/keystore.lock: Not a directory; run as root or check the directory's owner",
+		 f->name, f->dir);
+	assert_string_equal(ec_err_msg(), expected);
 }
 
 static void test_list_keys_sorted_by_creation_time_then_id(void **state)
@@ -1194,7 +1280,10 @@ int main(void)
 		TEST(test_create_key_then_describe_by_id_and_alias),
 		TEST(test_create_key_without_alias),
 		TEST(test_describe_unknown_key_fails_with_enokey),
-		TEST(test_missing_keystore_reads_empty_and_creates_nothing),
+		TEST(test_missing_keystore_dir_is_unreachable_and_creates_nothing),
+		TEST(test_empty_keystore_dir_reads_empty),
+		TEST(test_keystore_dir_moved_away_is_unreachable),
+		TEST(test_keystore_dir_that_is_a_file_fails),
 		TEST(test_list_keys_sorted_by_creation_time_then_id),
 		TEST(test_alias_given_with_prefix_is_the_same_alias),
 		TEST(test_create_key_fails_when_alias_taken),

@@ -64,6 +64,7 @@ enum ec_exit ec_exit_code(int r)
 		return EC_EXIT_KEY_UNUSABLE;
 	case -EHOSTUNREACH:
 	case -ECONNREFUSED:
+	case -ECONNRESET:
 	case -ETIMEDOUT:
 	case -EAGAIN:
 		return EC_EXIT_KMS_UNREACHABLE;

@@ -14,8 +14,8 @@
  *                        -EKEYEXPIRED   the CMK is PendingDeletion
  *                        -ENOKEY        no such CMK (or deleted)
  *                        -EKEYREJECTED  the KMS denied access to the CMK
- *   KMS unreachable      -EHOSTUNREACH, -ECONNREFUSED, -ETIMEDOUT,
- *                        -EAGAIN (retryable)
+ *   KMS unreachable      -EHOSTUNREACH, -ECONNREFUSED, -ECONNRESET,
+ *                        -ETIMEDOUT, -EAGAIN (retryable)
  *   header invalid or    -EUCLEAN       a header that does not parse
  *   tampered             -EBADMSG       authentication failed: wrapped key
  *                                       and encryption context disagree,

@@ -157,7 +157,8 @@ static int no_operation(struct ec_kms *kms, const char *op)
 
 /*
  * Transient failures (the KMS refused the connection, could not be
- * reached, or said it is briefly unavailable) are retried: KMS_ATTEMPTS
+ * reached, closed the connection before it answered, or said it is
+ * briefly unavailable) are retried: KMS_ATTEMPTS
  * tries in all, waiting KMS_BACKOFF_MS before the second and four times
  * as long before each later one.  A timeout is not retried: it has waited
  * the whole timeout already.  Only operations that change nothing, or
@@ -168,7 +169,8 @@ static int no_operation(struct ec_kms *kms, const char *op)
 
 static bool kms_transient(int r)
 {
-	return r == -ECONNREFUSED || r == -EHOSTUNREACH || r == -EAGAIN;
+	return r == -ECONNREFUSED || r == -EHOSTUNREACH || r == -EAGAIN ||
+	       r == -ECONNRESET;
 }
 
 /* Wait before try @attempt (1-based) after a transient failure. */
@@ -313,8 +315,12 @@ int ec_kms_service_key(struct ec_kms *kms, struct ec_key_info *info)
 int ec_kms_create_key(struct ec_kms *kms, enum ec_key_spec spec,
 		      const char *alias, struct ec_key_info *info)
 {
+	struct ec_key_info own;
 	int r = ec_policy_check_key_change("create-key", alias);
 
+	/* @info may be NULL; the audit line still names the new CMK */
+	if (!info)
+		info = &own;
 	if (!r)
 		r = KMS_CALL(kms, create_key, spec, alias, info);
 	return kms_audit(kms, "create-key", r ? alias : info->id, NULL,

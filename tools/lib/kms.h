@@ -17,7 +17,8 @@
  *   -ENOKEY       no such CMK
  *   -EKEYREJECTED the KMS denied this host access to the CMK
  *   -EBADMSG      the wrapped key does not authenticate with this context
- *   -EHOSTUNREACH, -ECONNREFUSED, -ETIMEDOUT, -EAGAIN: unreachable, retry
+ *   -EHOSTUNREACH, -ECONNREFUSED, -ECONNRESET, -ETIMEDOUT, -EAGAIN:
+ *                 unreachable, retry
  *   -EPERM        an admin operation the KMS refuses (the service key)
  *   -EOPNOTSUPP   the provider does not have this operation
  * and set a message (ec_err_set) naming the key and the KMS.

@@ -187,12 +187,12 @@ static int ssl_failure(struct ec_tls *t, int ret, const char *what)
 	switch (err) {
 	case SSL_ERROR_ZERO_RETURN:
 		ERR_clear_error();
-		return ec_err_set(-EPROTO, "%s: the server closed the connection %s",
+		return ec_err_set(-ECONNRESET, "%s: the server closed the connection %s",
 				  t->peer, what);
 	case SSL_ERROR_SYSCALL:
 		ERR_clear_error();
 		if (saved == ECONNRESET || saved == EPIPE || saved == 0)
-			return ec_err_set(-EPROTO, "%s: the server closed the connection %s%s",
+			return ec_err_set(-ECONNRESET, "%s: the server closed the connection %s%s",
 					  t->peer, what,
 					  saved ? " (reset)" : "");
 		return ec_err_set(-saved, "%s: connection failed %s: %s",
@@ -200,7 +200,7 @@ static int ssl_failure(struct ec_tls *t, int ret, const char *what)
 	case SSL_ERROR_SSL:
 		ssl_reason(reason, sizeof(reason), &e);
 		if (is_unexpected_eof(e))
-			return ec_err_set(-EPROTO, "%s: the server closed the connection %s",
+			return ec_err_set(-ECONNRESET, "%s: the server closed the connection %s",
 					  t->peer, what);
 		if (alert_refuses_cert(e))
 			return ec_err_set(-EACCES,
@@ -662,7 +662,7 @@ static int transfer_failure(struct ec_tls *t, int ret, bool sending,
 	else
 		snprintf(what, sizeof(what), "before it answered");
 	r = ssl_failure(t, ret, what);
-	if (sending && r == -EPROTO) {
+	if (sending && r == -ECONNRESET) {
 		a = pending_alert(t);
 		if (a)
 			r = a;

@@ -243,7 +243,7 @@ static int read_response(struct kmip_client *c, bool reused,
 	int r;
 
 	r = ec_tls_read(c->tls, head, sizeof(head));
-	if (r == -EPROTO && reused)
+	if (r == -ECONNRESET && reused)
 		return ec_err_set(-EAGAIN,
 				  "%s closed the connection before answering; try again",
 				  c->params.peer);
@@ -293,7 +293,7 @@ int kmip_call(struct kmip_client *c, struct ttlv_enc *req,
 		}
 	}
 	r = ec_tls_write(c->tls, req->buf, req->len);
-	if (r == -EPROTO && reused)
+	if (r == -ECONNRESET && reused)
 		r = ec_err_set(-EAGAIN,
 			       "%s closed the connection before the request was sent; try again",
 			       c->params.peer);

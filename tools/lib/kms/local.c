@@ -579,7 +579,42 @@ static int keystore_parse(struct keystore *ks, const char *path, char *buf,
 	return 0;
 }
 
-/* Load the keystore file; a missing file is an empty keystore. */
+/*
+ * The keystore file is missing: in an existing directory that is an
+ * empty keystore (nothing was ever written), 0.  A missing directory is
+ * not: its storage is not mounted, or it was moved away, and reading it
+ * as empty would call every CMK "not found" (final, exit 3).  It is a
+ * KMS that cannot be reached now: -EHOSTUNREACH (retried, exit 4).
+ */
+static int keystore_dir_present(struct local_kms *lk)
+{
+	struct stat st;
+
+	if (stat(lk->dir, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return 0;
+		errno = ENOTDIR;
+	}
+	switch (errno) {
+	case ENOENT:
+	case ESTALE:
+	case EIO:
+	case ENOTCONN:
+	case EHOSTDOWN:
+		return ec_err_set(-EHOSTUNREACH,
+				  "%s: the keystore directory %s is missing (%s): mount its storage or put it back",
+				  lk->kms.name, lk->dir, strerror(errno));
+	default:
+		return ec_err_set(-errno,
+				  "%s: cannot use the keystore directory %s: %s",
+				  lk->kms.name, lk->dir, strerror(errno));
+	}
+}
+
+/*
+ * Load the keystore file; a missing file in an existing directory is an
+ * empty keystore.
+ */
 static int keystore_read(struct local_kms *lk, struct keystore *ks)
 {
 	struct stat st;
@@ -589,8 +624,10 @@ static int keystore_read(struct local_kms *lk, struct keystore *ks)
 	int fd, r;
 
 	fd = open(lk->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0 && errno == ENOENT)
-		return arena_alloc(ks, ARENA_SPARE);
+	if (fd < 0 && errno == ENOENT) {
+		r = keystore_dir_present(lk);
+		return r ? r : arena_alloc(ks, ARENA_SPARE);
+	}
 	if (fd < 0)
 		return ec_err_set(-errno, "%s: cannot open keystore %s: %s",
 				  lk->kms.name, lk->path, strerror(errno));
@@ -1042,16 +1079,21 @@ static int local_service_key(struct ec_kms *kms, struct ec_key_info *info)
 	struct cmk *cmk;
 	int r;
 
-	/* Usually it exists: a shared lock is enough to find it. */
+	/*
+	 * Usually it exists: a shared lock is enough to find it.  Without
+	 * a keystore directory (first use on this host), make it below.
+	 */
 	r = keystore_begin(lk, &ks, false);
-	if (r)
+	if (r && r != -EHOSTUNREACH)
 		return r;
-	cmk = find_by_alias(&ks, EC_SERVICE_KEY_ALIAS);
-	if (cmk)
-		cmk_info(cmk, info);
-	keystore_end(&ks);
-	if (cmk)
-		return 0;
+	if (!r) {
+		cmk = find_by_alias(&ks, EC_SERVICE_KEY_ALIAS);
+		if (cmk)
+			cmk_info(cmk, info);
+		keystore_end(&ks);
+		if (cmk)
+			return 0;
+	}
 
 	/* Create it; another process may have done so in between. */
 	r = keystore_begin(lk, &ks, true);
@@ -1162,6 +1204,10 @@ static int local_change(struct ec_kms *kms, const char *key,
 	struct cmk *cmk;
 	int r;
 
+	/* a key to change is in a directory that exists: make none */
+	r = keystore_dir_present(lk);
+	if (r)
+		return r;
 	r = keystore_begin(lk, &ks, true);
 	if (r)
 		return r;

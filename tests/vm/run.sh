@@ -6,13 +6,16 @@
 # the console log: kernel splats, a missing or failing summary fail the run.
 #
 #   tests/vm/run.sh check|demo|bench    run a suite; log in build/vm/SUITE.log
+#   tests/vm/run.sh stress              the stress driver for STRESS_TIME s
 #   tests/vm/run.sh shell               interactive guest shell (no timeout)
 #   tests/vm/run.sh --check-log LOG [SUITE]   only judge an existing log
 #
 # Environment:
 #   ENVCRYPT_TESTS         check: only tests matching GLOB[,GLOB...]
 #   ENVCRYPT_TIMEOUT       seconds before the guest is killed
-#                          (check, demo: 1200; bench: 3600)
+#                          (check, demo: 1200; bench: 3600;
+#                          stress: STRESS_TIME + 900)
+#   STRESS_TIME            stress: seconds of load in the guest (600)
 #   ENVCRYPT_TEST_TIMEOUT  check: per-test limit in the guest (600)
 #   ENVCRYPT_APPEND        more kernel command line
 #   ENVCRYPT_MEM           guest memory in MiB (1024)
@@ -32,7 +35,7 @@ BAD="$BAD|Kernel panic|Call Trace"
 SUMMARY='^[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$'
 
 usage() {
-	echo "usage: $0 check|demo|bench|shell" >&2
+	echo "usage: $0 check|demo|bench|stress|shell" >&2
 	echo "       $0 --check-log LOG [SUITE]" >&2
 	exit 2
 }
@@ -112,6 +115,12 @@ check | demo)
 	cpu=(-smp 2)
 	limit=${ENVCRYPT_TIMEOUT:-1200}
 	;;
+stress)
+	cpu=(-smp 2)
+	stress_time=${STRESS_TIME:-600}
+	limit=${ENVCRYPT_TIMEOUT:-$((stress_time + 900))}
+	ENVCRYPT_APPEND="envcrypt.stress_time=$stress_time ${ENVCRYPT_APPEND:-}"
+	;;
 bench)
 	# guest time counts instructions: exact, repeatable numbers
 	cpu=(-smp 1 -icount shift=0)
@@ -174,5 +183,14 @@ if [ "$suite" = bench ]; then
 	# number below target is information, only a broken run fails
 	/usr/bin/python3 "$top/bench/report" "$log" --markdown "$out/bench.md" ||
 		rc=1
+fi
+if [ "$suite" = stress ]; then
+	# the guest's summary line; no line, errors or mismatches fail the run
+	summary=$(tr -d '\r' <"$log" | grep -E '^envcrypt-stress-summary: ' | tail -n 1)
+	echo "run.sh: stress: ${summary:-no summary line from the guest}"
+	case $summary in
+	*" errors=0 mismatches=0 "*) ;;
+	*) rc=1 ;;
+	esac
 fi
 exit "$rc"

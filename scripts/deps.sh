@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Install every Debian package that building, testing, the demo and the
 # benchmarks need.  Idempotent: prints nothing when all are present.
+# libclang-rt-14-dev (only recommended by clang) holds the libFuzzer,
+# AddressSanitizer and UBSan runtimes of 'make fuzz' and 'make asan'.
 set -eu
 
 PACKAGES="
@@ -12,6 +14,7 @@ qemu-system-x86 qemu-utils busybox-static
 dmsetup keyutils fio cryptsetup-bin e2fsprogs
 sparse linux-source-6.1
 python3-pykmip softhsm2 libp11-kit-dev openssl clang valgrind
+libclang-rt-14-dev
 "
 
 missing=""

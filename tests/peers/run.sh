@@ -25,7 +25,8 @@
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 PEERS=$TOP/tests/peers
-ENVCRYPTCTL=$TOP/build/bin/envcryptctl
+# the envcryptctl under test; 'make asan' passes its instrumented one
+ENVCRYPTCTL=${ENVCRYPTCTL:-$TOP/build/bin/envcryptctl}
 export TOP PEERS ENVCRYPTCTL
 
 # the single-test mode: run.sh --one FILE TEST

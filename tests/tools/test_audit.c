@@ -4,7 +4,7 @@
  * their errno name and message, escaping, "off", an unwritable log (a
  * warning, once), and the records the KMS layer writes for every wrap,
  * unwrap and key change, with the volume taken from the context and no
- * key material.
+ * key material (and the new CMK's id when the caller wants no key info).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -205,6 +205,27 @@ static void test_kms_layer_logs_wrap_unwrap_and_key_changes(void **state)
 	ec_kms_close(kms);
 }
 
+/*
+ * ec_kms_create_key() without an @info (the providers all allow that) still
+ * logs the new CMK's id; it used to read it through the NULL pointer.
+ */
+static void test_create_key_without_info_logs_the_new_cmk(void **state)
+{
+	struct fixture *f = *state;
+	struct ec_key_info info;
+	char uri[512], want[256];
+	struct ec_kms *kms;
+
+	snprintf(uri, sizeof(uri), "local:%s/kms", f->dir);
+	assert_int_equal(ec_kms_open(uri, &kms), 0);
+	assert_int_equal(ec_kms_create_key(kms, EC_SPEC_SM4, "db", NULL), 0);
+	assert_int_equal(ec_kms_describe_key(kms, "alias/db", &info), 0);
+	snprintf(want, sizeof(want),
+		 "\"op\":\"create-key\",\"cmk\":\"%s\",\"kms\":", info.id);
+	assert_non_null(strstr(read_log(f->log), want));
+	ec_kms_close(kms);
+}
+
 #define TEST(t)	cmocka_unit_test_setup_teardown(t, setup, teardown)
 
 int main(void)
@@ -216,6 +237,7 @@ int main(void)
 		TEST(test_missing_directory_is_made),
 		TEST(test_unwritable_log_warns_once),
 		TEST(test_kms_layer_logs_wrap_unwrap_and_key_changes),
+		TEST(test_create_key_without_info_logs_the_new_cmk),
 	};
 
 	ec_secmem_init();

@@ -36,6 +36,28 @@ kmip_available() {
 	return 0
 }
 
+# kmip_setup: for a file's setup_file: start pykmip-server for the file,
+# or, where it cannot run, say why in KMIP_SKIP (kmip_need skips then)
+# and return 1
+kmip_setup() {
+	local why
+
+	if ! why=$(kmip_available); then
+		export KMIP_SKIP=$why
+		return 1
+	fi
+	kmip_server_start "$PEER_TMP/kmip"
+}
+
+# kmip_need [VAR]: skip unless pykmip-server runs for this file; VAR (the
+# URI the tests use, KMIP_URI by default) must be set
+kmip_need() {
+	local var=${1:-KMIP_URI}
+
+	[ -z "${KMIP_SKIP:-}" ] || skip "$KMIP_SKIP"
+	[ -n "${!var:-}" ] || fail "pykmip-server was not started ($var unset)"
+}
+
 # kmip_write_conf DIR PORT
 kmip_write_conf() {
 	local dir=$1 port=$2

@@ -13,22 +13,11 @@
 . "$PEERS/kmip.sh"
 
 setup_file() {
-	local why
-
-	if ! why=$(kmip_available); then
-		export KMIP_SKIP=$why
-		return 0
-	fi
-	kmip_server_start "$PEER_TMP/kmip"
+	kmip_setup || return 0
 	[ -x "$TOP/build/bin/envcrypt-header-edit" ] ||
 		make -C "$TOP" build/bin/envcrypt-header-edit >/dev/null
 }
 
-# kmip_need: skip unless pykmip-server runs for this file
-kmip_need() {
-	[ -z "${KMIP_SKIP:-}" ] || skip "$KMIP_SKIP"
-	[ -n "${KMIP_URI:-}" ] || fail "pykmip-server was not started"
-}
 
 # new_volume URI NAME: a CMK alias/NAME in the KMS at URI (its id in
 # $cmk_id), and img formatted with it

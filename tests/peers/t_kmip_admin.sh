@@ -14,21 +14,11 @@
 . "$PEERS/kmip.sh"
 
 setup_file() {
-	local why
-
-	if ! why=$(kmip_available); then
-		export KMIP_SKIP=$why
-		return 0
-	fi
-	kmip_server_start "$PEER_TMP/kmip"
+	kmip_setup || return 0
 	export ENVCRYPT_KMIP_STATE_DIR=$PEER_TMP/kmip-state
 	export KMIP_RECORDS=$ENVCRYPT_KMIP_STATE_DIR/127.0.0.1_$KMIP_PORT.pending
 }
 
-kmip_need() {
-	[ -z "${KMIP_SKIP:-}" ] || skip "$KMIP_SKIP"
-	[ -n "${KMIP_URI:-}" ] || fail "pykmip-server was not started"
-}
 
 # kms ARGS...: envcryptctl kms ARGS --kms $KMIP_URI, must exit RC ($1)
 kms() {

@@ -29,13 +29,7 @@ PROXY=$PEERS/kms-fault-proxy.py
 FLAKY=$PEERS/plugins/flaky
 
 setup_file() {
-	local why
-
-	if ! why=$(kmip_available); then
-		export KMIP_SKIP=$why
-		return 0
-	fi
-	kmip_server_start "$PEER_TMP/kmip"
+	kmip_setup || return 0
 	PROXY_PORT=$(free_port)
 	PROXY_CTL=$PEER_TMP/proxy.ctl
 	PROXY_STATS=$PEER_TMP/proxy.stats
@@ -51,9 +45,17 @@ setup_file() {
 	export PROXY_URI
 }
 
-kmip_need() {
-	[ -z "${KMIP_SKIP:-}" ] || skip "$KMIP_SKIP"
-	[ -n "${PROXY_URI:-}" ] || fail "pykmip-server or the proxy was not started"
+
+# proxy_volume NAME...: CMKs alias/NAME (kmip_keys), the proxy
+# forwarding, and img (4 MiB) formatted through it with the first
+proxy_volume() {
+	local first=id_$1
+
+	kmip_need PROXY_URI
+	proxy_mode forward
+	kmip_keys "$@"
+	image img 4
+	ctl_rc 0 format img --kms "$PROXY_URI" --key "${!first}" --yes
 }
 
 # proxy_mode MODE: the proxy in MODE from now on, its counters at zero
@@ -163,11 +165,7 @@ REFUSED="connection refused; is the KMS running and listening on 127.0.0.1 port"
 # tries (100 + 400 ms of backoff), no device, the image untouched; open
 # works once it is back.
 test_open_kms_down_then_back() {
-	kmip_need
-	proxy_mode forward
-	kmip_keys a
-	image img 4
-	ctl_rc 0 format img --kms "$PROXY_URI" --key "$id_a" --yes
+	proxy_volume a
 	snap
 	proxy_mode down
 	elapsed_ms ctl open img kf-down-$$
@@ -200,11 +198,7 @@ test_open_kms_down_then_back() {
 test_open_kms_dies_mid_request() {
 	local mode
 
-	kmip_need
-	proxy_mode forward
-	kmip_keys a
-	image img 4
-	ctl_rc 0 format img --kms "$PROXY_URI" --key "$id_a" --yes
+	proxy_volume a
 	snap
 	for mode in "cut-conn 1" "cut-reply 1"; do
 		proxy_mode "$mode"
@@ -234,11 +228,7 @@ test_open_kms_dies_mid_request() {
 # gets through: open succeeds on its own (the connection refused is not
 # seen by the proxy, so the time shows the wait).
 test_open_kms_back_within_retry_window() {
-	kmip_need
-	proxy_mode forward
-	kmip_keys a
-	image img 4
-	ctl_rc 0 format img --kms "$PROXY_URI" --key "$id_a" --yes
+	proxy_volume a
 	proxy_mode "down-for 300"
 	elapsed_ms ctl open --verify-only img
 	assert_eq 0 "$rc" "open with the KMS back after 300 ms: $(cat ctl.out)"
@@ -312,11 +302,7 @@ sweep() {
 # wrap.  A cut at any request or in either handshake is tried again on a
 # new connection, refused, and exits 4.
 test_rewrap_key_kms_cut_sweep() {
-	kmip_need
-	proxy_mode forward
-	kmip_keys a b
-	image img 4
-	ctl_rc 0 format img --kms "$PROXY_URI" --key "$id_a" --yes
+	proxy_volume a b
 	done_check() {
 		out_has "img: wrap slot 0 rewrapped: CMK $id_a (alias/kf-a-"
 		ctl_rc 0 open --verify-only img
@@ -336,11 +322,7 @@ test_rewrap_key_kms_cut_sweep() {
 
 # share to B (and unshare), with the KMS cut at each request, as rewrap.
 test_share_kms_cut_sweep() {
-	kmip_need
-	proxy_mode forward
-	kmip_keys a b
-	image img 4
-	ctl_rc 0 format img --kms "$PROXY_URI" --key "$id_a" --yes
+	proxy_volume a b
 	done_check() {
 		out_has "img: shared in wrap slot 1: CMK $id_b (alias/kf-b-"
 		ctl_rc 0 dump img

@@ -6,10 +6,16 @@
 #                   build/bin/envcryptctl
 #   make deps       install the Debian packages everything below needs
 #   make check      all tests (kernel tests in a QEMU guest, KMS tests
-#                   against pykmip-server, SoftHSM2 and plugins, short
+#                   against pykmip-server, SoftHSM2 and plugins, the
+#                   userspace tests under valgrind and ASan/UBSan, short
 #                   fuzz runs)
 #   make fuzz       every fuzz target for FUZZ_TIME seconds (300)
 #   make valgrind   the userspace unit tests under valgrind
+#   make asan       the userspace unit tests and the peer tests built with
+#                   AddressSanitizer and UBSan (into build/asan)
+#   make stress     fio verify in a guest under suspend/resume, key wipe/set,
+#                   device create/remove and fault cycles for STRESS_TIME
+#                   seconds (600); prints a summary, fails on any error
 #   make demo       boot a guest and show an encrypted volume at work
 #   make bench      dm-envcrypt against dm-crypt in a deterministic guest,
 #                   and the ciphers natively against OpenSSL
@@ -24,7 +30,7 @@ export KVER KDIR
 MODULE := kernel/dm-envcrypt.ko
 
 .PHONY: all module tools deps check check-unit check-peers check-fuzz check-vm \
-	fuzz valgrind demo bench lint checkpatch sparse clean
+	fuzz valgrind asan demo bench lint checkpatch sparse clean
 
 all: module tools
 
@@ -43,6 +49,8 @@ check: deps
 	$(MAKE) lint
 	$(MAKE) check-unit
 	$(MAKE) check-peers
+	$(MAKE) valgrind
+	$(MAKE) asan
 	$(MAKE) check-fuzz
 	$(MAKE) check-vm
 
@@ -51,7 +59,8 @@ check-unit:
 	$(MAKE) -C tests/tools check
 
 # envcryptctl against real KMS peers on this host (tests/peers/run.sh)
-check-peers: tools build/bin/envcrypt-header-edit build/bin/elapsed-us
+check-peers: tools build/bin/envcrypt-header-edit build/bin/elapsed-us \
+		build/bin/envcrypt-dm-fuzz
 	tests/peers/run.sh
 
 # each parser's fuzz target briefly; 'make fuzz' runs them for longer
@@ -65,10 +74,20 @@ fuzz:
 valgrind: tools
 	$(MAKE) -C tests/tools valgrind
 
+# the unit tests and the peer tests again, the library, envcryptctl and the
+# tests built with AddressSanitizer and UBSan into build/asan (build/ stays
+# uninstrumented): any report, a leak included, fails the run
+asan: tools build/bin/envcrypt-header-edit build/bin/elapsed-us \
+		build/bin/envcrypt-dm-fuzz
+	$(MAKE) -C tests/tools asan
+	ENVCRYPTCTL=$(CURDIR)/build/asan/bin/envcryptctl \
+		scripts/asan-run.sh build/asan/logs tests/peers/run.sh
+
 # Programs the guest tests run, built on the host (the guest gets all of
 # build/bin, envcryptctl included).
 TEST_TOOLS := build/bin/sm4-xts-ref build/bin/envcrypt-header-edit \
 	      build/bin/elapsed-us
+TEST_TOOLS += build/bin/powercut.so
 
 build/bin/sm4-xts-ref: tests/vm/tools/sm4-xts-ref.c
 	@mkdir -p build/bin
@@ -77,6 +96,17 @@ build/bin/sm4-xts-ref: tests/vm/tools/sm4-xts-ref.c
 build/bin/elapsed-us: tests/vm/tools/elapsed-us.c
 	@mkdir -p build/bin
 	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
+
+# table lines, messages and volume headers at random (t_badinput.sh)
+TEST_TOOLS += build/bin/envcrypt-dm-fuzz
+build/bin/envcrypt-dm-fuzz: tests/vm/tools/dm-fuzz.c
+	@mkdir -p build/bin
+	$(CC) -O2 -std=gnu11 -Wall -Wextra -Werror -o $@ $< -lcrypto
+
+# LD_PRELOAD shim of t_powercut.sh: the power cut before a command's Nth write
+build/bin/powercut.so: tests/vm/tools/powercut.c
+	@mkdir -p build/bin
+	$(CC) -O2 -Wall -Wextra -Werror -fPIC -shared -o $@ $< -ldl
 
 # edits headers through the codec: links the envcryptctl library
 build/bin/envcrypt-header-edit: tests/vm/tools/envcrypt-header-edit.c tools
@@ -94,6 +124,13 @@ build/bin/envcrypt-unwrap-bench: tests/peers/tools/unwrap-bench.c tools
 check-vm: tools $(TEST_TOOLS)
 	tests/vm/run.sh check
 	ENVCRYPT_CPU=Westmere ENVCRYPT_TESTS='t_oracle*,t_sm4*' tests/vm/run.sh check
+
+# tests/vm/guest/stress.sh in a guest for STRESS_TIME seconds of load
+STRESS_TIME ?= 600
+.PHONY: stress
+stress: deps
+	$(MAKE) module tools
+	STRESS_TIME=$(STRESS_TIME) tests/vm/run.sh stress
 
 demo: deps
 	$(MAKE) module tools build/bin/elapsed-us

@@ -105,6 +105,7 @@ static void one_copy(const uint8_t *buf, unsigned int copy)
 	static struct ec_header h1, h2;
 	static uint8_t out[COPY];
 
+	ec_err_clear();
 	if (ec_header_decode(buf, copy, &h1)) {
 		if (!ec_err_msg()[0])
 			abort();	/* a refusal says why */
@@ -138,6 +139,7 @@ static void both_copies(const uint8_t *area)
 
 	if (ftruncate(area_fd, 0) || pwrite(area_fd, area, AREA, 0) != AREA)
 		abort();
+	ec_err_clear();
 	r = ec_header_read(area_fd, &hdr, &load);
 	if (r) {
 		static const struct ec_header zero;

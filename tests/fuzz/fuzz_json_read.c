@@ -73,6 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *text;
 	int r;
 
+	ec_err_clear();
 	/* a copy of exactly @size bytes: reading past it is caught */
 	text = malloc(size ? size : 1);
 	if (!text)

@@ -46,6 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n, i;
 	int r;
 
+	ec_err_clear();
 	if (size > 64 * 1024)
 		return 0;
 	setenv("ENVCRYPT_POLICY", "/nonexistent/policy.conf", 1);

@@ -42,6 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n, m, i;
 	int r;
 
+	ec_err_clear();
 	if (size > 64 * 1024)
 		return 0;
 	setenv("ENVCRYPT_KMIP_STATE_DIR", fuzz_dir(), 1);

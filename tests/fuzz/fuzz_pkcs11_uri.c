@@ -38,6 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *text;
 	int r;
 
+	ec_err_clear();
 	if (size > 4 * EC_KMS_URI_MAX)
 		return 0;
 	text = malloc(size + 1);

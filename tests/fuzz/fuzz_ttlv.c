@@ -75,6 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ttlv_msg msg;
 	size_t i;
 
+	ec_err_clear();
 	if (ttlv_decode(data, size, &msg)) {
 		if (msg.items || msg.n)
 			abort();

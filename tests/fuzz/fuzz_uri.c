@@ -92,6 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *text;
 
+	ec_err_clear();
 	if (size > 4 * EC_KMS_URI_MAX)
 		return 0;
 	/* no host policy, no state directory of this host */

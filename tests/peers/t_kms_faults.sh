@@ -139,7 +139,10 @@ same_image() {
 
 # no_device NAME: open left no loop device, dm device or keyring key
 no_device() {
-	assert_eq "" "$(losetup -j "$T/img")" "loop devices on img"
+	local loops
+
+	loops=$(losetup -j "$T/img") || fail "losetup -j $T/img failed"
+	assert_eq "" "$loops" "loop devices on img"
 	[ ! -e "/dev/mapper/$1" ] || fail "/dev/mapper/$1 exists"
 	! grep -q " logon *envcrypt:" /proc/keys ||
 		fail "a key is left in a keyring: $(grep envcrypt: /proc/keys)"

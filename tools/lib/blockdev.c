@@ -34,6 +34,25 @@ ssize_t ec_pread_full(int fd, void *buf, size_t len, uint64_t off)
 	return done;
 }
 
+int ec_pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = pwrite(fd, (const char *)buf + done, len - done,
+			   off + done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		done += n;
+	}
+	return 0;
+}
+
 int ec_blockdev_open(const char *path, bool write, bool excl,
 		     struct ec_blockdev *dev)
 {

@@ -34,6 +34,12 @@ void ec_blockdev_close(struct ec_blockdev *dev);
 ssize_t ec_pread_full(int fd, void *buf, size_t len, uint64_t off);
 
 /*
+ * pwrite() all @len bytes at @off, again after EINTR and short writes: 0,
+ * or -errno (no message; -EIO if nothing could be written).
+ */
+int ec_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
+
+/*
  * Attach the regular file @path to a free loop device that detaches
  * itself when its last user lets go: keep *@loop_fd open until the dm
  * table holds the device, then close it.  @loop gets the device's path,

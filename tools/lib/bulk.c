@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blockdev.h"
 #include "bulk.h"
 #include "error.h"
 #include "secmem.h"
@@ -50,42 +51,23 @@ static double now(void)
 static int read_full(int fd, uint8_t *buf, size_t len, uint64_t off,
 		     const char *name)
 {
-	size_t got = 0;
-	ssize_t n;
+	ssize_t n = ec_pread_full(fd, buf, len, off);
 
-	while (got < len) {
-		n = pread(fd, buf + got, len - got, off + got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return ec_err_set(-errno, "%s: read error at byte %" PRIu64 ": %s",
-					  name, off + got, strerror(errno));
-		if (n == 0) {
-			memset(buf + got, 0, len - got);
-			break;
-		}
-		got += n;
-	}
+	if (n < 0)
+		return ec_err_set((int)n, "%s: read error at byte %" PRIu64 ": %s",
+				  name, off, strerror((int)-n));
+	memset(buf + n, 0, len - (size_t)n);
 	return 0;
 }
 
-static int write_full(int fd, const uint8_t *buf, size_t len, uint64_t off,
-		      const char *name)
+int ec_bulk_write(int fd, const void *buf, size_t len, uint64_t off,
+		  const char *name)
 {
-	size_t put = 0;
-	ssize_t n;
+	int r = ec_pwrite_full(fd, buf, len, off);
 
-	while (put < len) {
-		n = pwrite(fd, buf + put, len - put, off + put);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return ec_err_set(n < 0 ? -errno : -ENOSPC,
-					  "%s: write error at byte %" PRIu64 ": %s",
-					  name, off + put,
-					  strerror(n < 0 ? errno : ENOSPC));
-		put += n;
-	}
+	if (r)
+		return ec_err_set(r, "%s: write error at byte %" PRIu64 ": %s",
+				  name, off, strerror(-r));
 	return 0;
 }
 
@@ -129,7 +111,7 @@ static int do_chunk(struct worker *w, uint64_t off, size_t len)
 				 len - have, (off + have) / b->tail.sector_size);
 	if (r)
 		return r;
-	r = write_full(b->dst_fd, w->buf, len, b->dst_off + off, b->dst_name);
+	r = ec_bulk_write(b->dst_fd, w->buf, len, b->dst_off + off, b->dst_name);
 	if (r)
 		return r;
 	r = read_full(w->run->verify_fd, w->check, len, b->dst_off + off,

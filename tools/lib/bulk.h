@@ -55,4 +55,11 @@ struct ec_bulk {
  */
 int ec_bulk_run(const struct ec_bulk *b, uint64_t *done);
 
+/*
+ * Write all @len bytes of @buf at @off of @fd: 0, or a negative errno
+ * with a message naming @name and the offset.
+ */
+int ec_bulk_write(int fd, const void *buf, size_t len, uint64_t off,
+		  const char *name);
+
 #endif /* ENVCRYPT_BULK_H */

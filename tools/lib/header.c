@@ -432,21 +432,12 @@ int ec_header_decode(const uint8_t *buf, unsigned int copy,
 
 static int write_copy(int fd, const uint8_t *buf, unsigned int copy)
 {
-	off_t offset = (off_t)copy * EC_HDR_COPY_SIZE;
-	size_t done = 0;
-	ssize_t n;
+	int r;
 
-	while (done < EC_HDR_COPY_SIZE) {
-		n = pwrite(fd, buf + done, EC_HDR_COPY_SIZE - done,
-			   offset + done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EIO;
-		done += n;
-	}
+	r = ec_pwrite_full(fd, buf, EC_HDR_COPY_SIZE,
+			   (uint64_t)copy * EC_HDR_COPY_SIZE);
+	if (r)
+		return r;
 	while (fdatasync(fd)) {
 		if (errno != EINTR)
 			return -errno;

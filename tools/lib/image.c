@@ -110,27 +110,6 @@ static int rec_sum(const uint8_t *buf, uint8_t sum[32])
 	return ok ? 0 : ec_err_set(-ENOMEM, "OpenSSL SHA-256 failed");
 }
 
-static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off,
-		      const char *name)
-{
-	ssize_t n;
-
-	while (len) {
-		n = pwrite(fd, buf, len, off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return ec_err_set(n < 0 ? -errno : -EIO,
-					  "%s: write error at byte %" PRIu64 ": %s",
-					  name, off,
-					  strerror(n < 0 ? errno : EIO));
-		buf = (const uint8_t *)buf + n;
-		len -= n;
-		off += n;
-	}
-	return 0;
-}
-
 static int rec_write(int fd, const char *name, const struct record *rec)
 {
 	uint8_t *buf = calloc(1, REC_SIZE);
@@ -150,7 +129,7 @@ static int rec_write(int fd, const char *name, const struct record *rec)
 	if (!r)
 		r = rec_sum(buf, buf + REC_SUM_OFF);
 	if (!r)
-		r = pwrite_all(fd, buf, REC_SIZE, REC_OFF, name);
+		r = ec_bulk_write(fd, buf, REC_SIZE, REC_OFF, name);
 	if (!r && fdatasync(fd) < 0)
 		r = ec_err_set(-errno, "%s: cannot sync: %s", name,
 			       strerror(errno));
@@ -266,7 +245,7 @@ static int zero_range(int fd, const char *name, uint64_t from, uint64_t to)
 	while (from < to) {
 		size_t n = to - from < sizeof(zero) ? to - from : sizeof(zero);
 
-		r = pwrite_all(fd, zero, n, from, name);
+		r = ec_bulk_write(fd, zero, n, from, name);
 		if (r)
 			return r;
 		from += n;

@@ -158,20 +158,17 @@ static int wipe_header_area(const char *device, int fd, uint64_t end)
 {
 	static const uint8_t zero[65536];
 	uint64_t pos = EC_HDR_COPIES * EC_HDR_COPY_SIZE;
-	ssize_t n;
+	int r;
 
 	while (pos < end) {
 		size_t len = end - pos < sizeof(zero) ? end - pos :
 							 sizeof(zero);
 
-		n = pwrite(fd, zero, len, pos);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return ec_err_set(n < 0 ? -errno : -EIO,
-					  "%s: cannot write the header area: %s",
-					  device, strerror(n < 0 ? errno : EIO));
-		pos += n;
+		r = ec_pwrite_full(fd, zero, len, pos);
+		if (r)
+			return ec_err_set(r, "%s: cannot write the header area: %s",
+					  device, strerror(-r));
+		pos += len;
 	}
 	return 0;
 }
